@@ -1,0 +1,457 @@
+"""The job model: one typed, validated description of a benchmark job.
+
+A job is read from a job file (TOML or YAML) and/or command-line options spelled as in the
+original system (``--warmup-count 1000 --neo4j-deployment embedded``); options override the
+file. :func:`parse_job` validates everything at once and raises :class:`ConfigError` with one
+message per problem, naming the field and the allowed values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from worker.contract import SECRET_KEYS
+from worker.errors import ConfigError
+
+
+class Tool(enum.StrEnum):
+    JMH = "jmh"
+    MACRO = "macro"
+    COMMAND = "command"
+
+
+class DbEdition(enum.StrEnum):
+    COMMUNITY = "COMMUNITY"
+    ENTERPRISE = "ENTERPRISE"
+
+
+class TimeUnit(enum.StrEnum):
+    NANOSECONDS = "NANOSECONDS"
+    MICROSECONDS = "MICROSECONDS"
+    MILLISECONDS = "MILLISECONDS"
+    SECONDS = "SECONDS"
+
+    @property
+    def short(self) -> str:
+        return {"NANOSECONDS": "ns", "MICROSECONDS": "us", "MILLISECONDS": "ms", "SECONDS": "s"}[
+            self.value
+        ]
+
+    @property
+    def nanos(self) -> int:
+        return {"NANOSECONDS": 1, "MICROSECONDS": 10**3, "MILLISECONDS": 10**6, "SECONDS": 10**9}[
+            self.value
+        ]
+
+
+class Runtime(enum.StrEnum):
+    DEFAULT = "DEFAULT"
+    INTERPRETED = "INTERPRETED"
+    SLOTTED = "SLOTTED"
+    COMPILED = "COMPILED"
+    PIPELINED = "PIPELINED"
+    PARALLEL = "PARALLEL"
+
+
+class Planner(enum.StrEnum):
+    DEFAULT = "DEFAULT"
+    RULE = "RULE"
+    COST = "COST"
+
+
+class ExecutionMode(enum.StrEnum):
+    EXECUTE = "EXECUTE"
+    PLAN = "PLAN"
+    PROFILE = "PROFILE"
+
+
+class ErrorPolicy(enum.StrEnum):
+    #: Run everything, record what succeeded, exit 0.
+    IGNORE = "IGNORE"
+    #: Run everything, record what succeeded, then exit "benchmark failed".
+    REPORT_THEN_FAIL = "REPORT_THEN_FAIL"
+    #: Stop at the first failing benchmark and exit "benchmark failed".
+    FAIL = "FAIL"
+
+
+class ProfilerName(enum.StrEnum):
+    ASYNC = "ASYNC"
+    GC = "GC"
+    JFR = "JFR"
+    JVM_LOGGING = "JVM_LOGGING"
+    MP_STAT = "MP_STAT"
+    IO_STAT = "IO_STAT"
+    VM_STAT = "VM_STAT"
+    PERF_STAT = "PERF_STAT"
+    NMT = "NMT"
+    OOM = "OOM"
+    NO_OP = "NO_OP"
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfilerSpec:
+    """A profiler and its parameters, written ``NAME`` or ``NAME(k=v,...)``."""
+
+    name: ProfilerName
+    params: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __str__(self) -> str:
+        if not self.params:
+            return self.name.value
+        inner = ",".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.name.value}({inner})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to know to run one benchmark job (never a secret)."""
+
+    tool: Tool
+    workload: str
+    jvm: str
+    warmup_count: int
+    measurement_count: int
+    execution_mode: ExecutionMode
+    neo4j_deployment: str
+    neo4j_commit: str
+    neo4j_version: str
+    neo4j_branch: str
+    neo4j_branch_owner: str
+    tool_commit: str
+    tool_branch: str
+    tool_branch_owner: str
+    teamcity_build: str
+    parent_teamcity_build: str
+    triggered_by: str
+    queries: tuple[str, ...] = ()
+    db_edition: DbEdition = DbEdition.ENTERPRISE
+    profilers: tuple[ProfilerSpec, ...] = ()
+    min_measurement_duration: int = 30
+    max_measurement_duration: int = 600
+    forks: int = 1
+    time_unit: TimeUnit = TimeUnit.MICROSECONDS
+    runtime: Runtime = Runtime.DEFAULT
+    planner: Planner = Planner.DEFAULT
+    error_policy: ErrorPolicy = ErrorPolicy.REPORT_THEN_FAIL
+    jvm_args: str = ""
+    db_name: str = ""
+    dataset: str = ""
+    #: Logical artifact name -> path or URI (relative paths are relative to the job file).
+    artifacts: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: ``command`` tool: benchmark name -> command line (a string, split like a shell would).
+    commands: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: ``jmh`` tool: extra JMH options (e.g. ``-r 1s -w 1s``) and JMH profilers (``-prof``).
+    jmh_args: str = ""
+    jmh_profilers: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary; :func:`job_from_dict` reads it back."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, enum.Enum):
+                value = value.value
+            elif f.name == "profilers":
+                value = [str(p) for p in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+
+# --------------------------------------------------------------------------- field table
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """How one job field is read, validated and offered on the command line."""
+
+    name: str
+    help: str
+    #: Converts a raw value (from a file or the command line) or raises ValueError.
+    convert: Callable[[Any], Any]
+    required: bool = False
+    #: Required only for these tools.
+    required_for: frozenset[Tool] = frozenset()
+
+    @property
+    def option(self) -> str:
+        """The original command-line spelling, e.g. ``--warmup-count``."""
+        return "--" + self.name.replace("_", "-")
+
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+_PROFILER_RE = re.compile(r"^([A-Z_]+)(?:\((.*)\))?$")
+
+
+def _enum(cls: type[enum.StrEnum]) -> Callable[[Any], Any]:
+    def convert(raw: Any) -> Any:
+        text = str(raw).strip()
+        try:
+            return cls(text.upper() if cls is not Tool else text.lower())
+        except ValueError:
+            allowed = ", ".join(m.value for m in cls)
+            raise ValueError(f"{text!r} is not one of: {allowed}") from None
+
+    return convert
+
+
+def _int(minimum: int) -> Callable[[Any], int]:
+    def convert(raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise ValueError(f"{raw!r} is not a whole number")
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a whole number") from None
+        if value < minimum:
+            raise ValueError(f"{value} is below the minimum of {minimum}")
+        return value
+
+    return convert
+
+
+def _text(raw: Any) -> str:
+    if isinstance(raw, (dict, list)):
+        raise ValueError("must be a single value, not a list or table")
+    return str(raw).strip()
+
+
+def _name(raw: Any) -> str:
+    text = _text(raw)
+    if not _NAME_RE.match(text):
+        raise ValueError(
+            f"{text!r} must be 1-128 characters of letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return text
+
+
+def _list(raw: Any) -> tuple[str, ...]:
+    if raw is None or raw == "":
+        return ()
+    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    return tuple(str(i).strip() for i in items if str(i).strip())
+
+
+def _split_profilers(text: str) -> list[str]:
+    """Split ``GC,ASYNC(interval=1,event=cpu),JFR`` on commas outside parentheses."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_profiler(text: str) -> ProfilerSpec:
+    match = _PROFILER_RE.match(text.strip().upper() if "(" not in text else text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not NAME or NAME(key=value,...)")
+    name = match.group(1).upper()
+    try:
+        profiler = ProfilerName(name)
+    except ValueError:
+        allowed = ", ".join(p.value for p in ProfilerName)
+        raise ValueError(f"unknown profiler {name!r}; allowed: {allowed}") from None
+    params: dict[str, str] = {}
+    for pair in (match.group(2) or "").split(","):
+        if not pair.strip():
+            continue
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"profiler parameter {pair!r} of {name} is not key=value")
+        params[key.strip()] = value.strip()
+    return ProfilerSpec(profiler, params)
+
+
+def _profilers(raw: Any) -> tuple[ProfilerSpec, ...]:
+    items = raw if isinstance(raw, (list, tuple)) else _split_profilers(str(raw or ""))
+    specs = tuple(parse_profiler(str(i)) for i in items)
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError("a profiler is listed twice")
+    return specs
+
+
+def _deployment(raw: Any) -> str:
+    text = _text(raw)
+    if text == "embedded" or (text.startswith("server:") and len(text) > len("server:")):
+        return text
+    raise ValueError(f"{text!r} is not 'embedded' or 'server:<path or URI of the product archive>'")
+
+
+def _mapping(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        raise ValueError("must be a table of name = value")
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise ValueError(f"entry {key!r} must be a string")
+        out[_name(key)] = str(value)
+    return out
+
+
+_PROVENANCE = "(provenance, recorded with every result)"
+
+FIELDS: tuple[Field, ...] = (
+    Field("tool", "which tool runs the job: jmh, macro or command", _enum(Tool), required=True),
+    Field("workload", "workload name", _name, required=True),
+    Field("queries", "comma list of queries/benchmarks to run; empty = all", _list),
+    Field("db_edition", "COMMUNITY or ENTERPRISE", _enum(DbEdition)),
+    Field("jvm", "path of the java binary that runs the benchmark", _text),
+    Field("profilers", "comma list of profilers, each NAME or NAME(k=v,...)", _profilers),
+    Field("warmup_count", "warmup iterations", _int(0), required=True),
+    Field("measurement_count", "measurement iterations", _int(1), required=True),
+    Field("min_measurement_duration", "minimum measurement duration, seconds", _int(0)),
+    Field("max_measurement_duration", "maximum measurement duration, seconds", _int(1)),
+    Field("forks", "separate JVM processes; 0 = in-process", _int(0)),
+    Field("time_unit", "unit of the results", _enum(TimeUnit)),
+    Field("runtime", "Cypher runtime", _enum(Runtime)),
+    Field("planner", "Cypher planner", _enum(Planner)),
+    Field(
+        "execution_mode",
+        "EXECUTE, PLAN or PROFILE",
+        _enum(ExecutionMode),
+        required_for=frozenset({Tool.MACRO}),
+    ),
+    Field("error_policy", "what a failing benchmark does", _enum(ErrorPolicy)),
+    Field("jvm_args", "JVM arguments of the benchmarked JVM", _text),
+    Field(
+        "neo4j_deployment",
+        "'embedded' or 'server:<path or URI of the product archive>'",
+        _deployment,
+        required_for=frozenset({Tool.MACRO}),
+    ),
+    Field("neo4j_commit", "commit benchmarked " + _PROVENANCE, _text, required=True),
+    Field("neo4j_version", "version benchmarked, e.g. 5.26.0", _text, required=True),
+    Field("neo4j_branch", "branch benchmarked", _text, required=True),
+    Field("neo4j_branch_owner", "owner of the benchmarked branch", _text, required=True),
+    Field("tool_commit", "commit of the benchmark tool", _text, required=True),
+    Field("tool_branch", "branch of the benchmark tool", _text, required=True),
+    Field("tool_branch_owner", "owner of the tool branch", _text, required=True),
+    Field("teamcity_build", "CI build id " + _PROVENANCE, _text, required=True),
+    Field("parent_teamcity_build", "parent CI build id", _text, required=True),
+    Field("triggered_by", "who or what triggered the run", _name, required=True),
+    Field("db_name", "dataset name", _text, required_for=frozenset({Tool.MACRO})),
+    Field("dataset", "dataset archive (.tar.gz or .tar.zst): path or URI", _text),
+    Field("artifacts", "logical artifact name -> path or URI", _mapping),
+    Field("commands", "command tool: benchmark name -> command line", _mapping),
+    Field("jmh_args", "jmh tool: extra JMH options, e.g. '-r 1s -w 1s'", _text),
+    Field("jmh_profilers", "jmh tool: comma list of JMH profilers (-prof)", _list),
+)
+FIELDS_BY_NAME = {f.name: f for f in FIELDS}
+
+#: Artifacts each tool needs, by logical name.
+REQUIRED_ARTIFACTS: Mapping[Tool, tuple[str, ...]] = {
+    Tool.JMH: ("benchmarks",),
+    Tool.MACRO: ("macro", "neo4j-config"),
+    Tool.COMMAND: (),
+}
+
+_DEFAULTS: Mapping[str, Any] = {"jvm": "java", "execution_mode": ExecutionMode.EXECUTE}
+_DEFAULT_NEO4J_DEPLOYMENT = "embedded"
+
+
+def _normalise_key(key: str) -> str:
+    return key.strip().lstrip("-").replace("-", "_").lower()
+
+
+def find_secret_keys(data: Mapping[str, Any], path: str = "") -> list[str]:
+    """Keys anywhere in ``data`` that name a secret (they never belong in a job)."""
+    found = []
+    for key, value in data.items():
+        where = f"{path}{key}"
+        if _normalise_key(str(key)) in {_normalise_key(k) for k in SECRET_KEYS}:
+            found.append(where)
+        if isinstance(value, Mapping):
+            found.extend(find_secret_keys(value, where + "."))
+    return found
+
+
+def parse_job(*layers: Mapping[str, Any]) -> Job:
+    """Merge layers (later ones win: file, then options) and validate into a :class:`Job`.
+
+    Raises :class:`ConfigError` listing every problem found.
+    """
+    merged: dict[str, Any] = {}
+    problems: list[str] = []
+    for layer in layers:
+        for key, value in layer.items():
+            if value is None:
+                continue
+            name = _normalise_key(str(key))
+            if name in {"artifacts", "commands"} and isinstance(value, Mapping):
+                merged[name] = {**merged.get(name, {}), **value}
+            else:
+                merged[name] = value
+    for secret in find_secret_keys(merged):
+        problems.append(
+            f"{secret}: secrets never go into a job; give the results-store password "
+            "through the environment or Secrets Manager (see README, 'Secrets')"
+        )
+    values: dict[str, Any] = {}
+    for key, raw in merged.items():
+        spec = FIELDS_BY_NAME.get(key)
+        if spec is None:
+            if key not in {_normalise_key(k) for k in SECRET_KEYS}:
+                problems.append(f"{key}: unknown field; known fields: {', '.join(FIELDS_BY_NAME)}")
+            continue
+        try:
+            values[key] = spec.convert(raw)
+        except ValueError as exc:
+            problems.append(f"{spec.name} ({spec.option}): {exc}")
+    tool = values.get("tool")
+    for spec in FIELDS:
+        needed = spec.required or (tool is not None and tool in spec.required_for)
+        if needed and spec.name not in values and spec.name not in merged:
+            problems.append(f"{spec.name} ({spec.option}): required; {spec.help}")
+    problems.extend(_check_consistency(values))
+    if problems:
+        raise ConfigError(problems)
+    for key, default in _DEFAULTS.items():
+        values.setdefault(key, default)
+    values.setdefault("neo4j_deployment", _DEFAULT_NEO4J_DEPLOYMENT)
+    return Job(**values)
+
+
+def _check_consistency(values: Mapping[str, Any]) -> list[str]:
+    problems = []
+    tool = values.get("tool")
+    lo, hi = values.get("min_measurement_duration"), values.get("max_measurement_duration")
+    if lo is not None and hi is not None and lo > hi:
+        problems.append(
+            f"min_measurement_duration ({lo}) is greater than max_measurement_duration ({hi})"
+        )
+    artifacts: Mapping[str, str] = values.get("artifacts", {})
+    if tool is not None:
+        for name in REQUIRED_ARTIFACTS[tool]:
+            if name not in artifacts:
+                problems.append(f"artifacts.{name}: required by the {tool.value} tool")
+    if tool == Tool.COMMAND and not values.get("commands"):
+        problems.append("commands: the command tool needs at least one 'name = command line'")
+    if tool != Tool.COMMAND and values.get("commands"):
+        problems.append(f"commands: only the command tool takes commands, not {tool}")
+    return problems
+
+
+def job_from_dict(data: Mapping[str, Any]) -> Job:
+    """Read a job back from :meth:`Job.to_dict` output (validated again)."""
+    return parse_job(data)
+
+
+def field_names() -> Sequence[str]:
+    return [f.name for f in FIELDS]

@@ -1,0 +1,11 @@
+"""Results stores: where results documents are kept and queried.
+
+The embedded SQLite store is the default; a Neo4j store is used when one is configured.
+Both implement :class:`ResultsStore` and pass the same contract tests.
+"""
+
+from __future__ import annotations
+
+from worker.resultsdb.base import MetricRow, ResultsFilter, ResultsStore, RunRow
+
+__all__ = ["MetricRow", "ResultsFilter", "ResultsStore", "RunRow"]

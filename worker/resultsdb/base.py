@@ -1,0 +1,86 @@
+"""The results-store interface."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultsFilter:
+    """Filters of ``invoke results``; None means "any"."""
+
+    test_run_id: str | None = None
+    workload: str | None = None
+    benchmark: str | None = None
+    branch: str | None = None
+    build: str | None = None
+    #: ISO date or timestamp; runs started at or after it.
+    since: str | None = None
+    limit: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRow:
+    test_run_id: str
+    job_id: str
+    attempt: int
+    tool: str
+    workload: str
+    status: str
+    started_at: str
+    finished_at: str
+    neo4j_version: str
+    neo4j_branch: str
+    neo4j_commit: str
+    teamcity_build: str
+    triggered_by: str
+    benchmarks: int
+    failures: int
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricRow:
+    test_run_id: str
+    started_at: str
+    workload: str
+    group: str
+    benchmark: str
+    params: Mapping[str, str]
+    mode: str
+    unit: str
+    summary: Mapping[str, float]
+    samples: tuple[float, ...]
+
+    @property
+    def key(self) -> str:
+        params = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        return f"{self.group}/{self.benchmark}" + (f"[{params}]" if params else "")
+
+
+class ResultsStore(abc.ABC):
+    """Keeps results documents; writing the same test run twice leaves one copy."""
+
+    @abc.abstractmethod
+    def write_document(self, document: Mapping[str, Any]) -> None:
+        """Store one results document, replacing any earlier copy of the same test run."""
+
+    @abc.abstractmethod
+    def runs(self, flt: ResultsFilter) -> list[RunRow]:
+        """Test runs matching the filter, newest first."""
+
+    @abc.abstractmethod
+    def metrics(self, flt: ResultsFilter) -> list[MetricRow]:
+        """Per-benchmark metrics of matching runs, newest run first."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
