@@ -234,6 +234,8 @@ def _name(raw: Any) -> str:
 
 
 def _list(raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, Mapping):
+        raise ValueError("must be a comma list or a list, not a table")
     if raw is None or raw == "":
         return ()
     items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
@@ -422,7 +424,8 @@ def parse_job(*layers: Mapping[str, Any]) -> Job:
     problems = [
         f"{secret}: secrets never go into a job; give the results-store password "
         "through the environment or Secrets Manager (see README, 'Secrets')"
-        for secret in find_secret_keys(merged)
+        for layer in layers
+        for secret in find_secret_keys(layer)
     ]
     values = _convert(merged, problems)
     tool = values.get("tool")
@@ -442,8 +445,9 @@ def parse_job(*layers: Mapping[str, Any]) -> Job:
 def _check_consistency(values: Mapping[str, Any]) -> list[str]:
     problems = []
     tool = values.get("tool")
-    lo, hi = values.get("min_measurement_duration"), values.get("max_measurement_duration")
-    if lo is not None and hi is not None and lo > hi:
+    lo = values.get("min_measurement_duration", Job.min_measurement_duration)
+    hi = values.get("max_measurement_duration", Job.max_measurement_duration)
+    if lo > hi:
         problems.append(
             f"min_measurement_duration ({lo}) is greater than max_measurement_duration ({hi})"
         )
