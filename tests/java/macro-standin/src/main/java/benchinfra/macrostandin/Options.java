@@ -54,7 +54,6 @@ final class Options {
     private static final Set<String> MAY_BE_EMPTY = Set.of("profilers", "jvm-args");
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.\\-]*");
-    private static final Pattern VERSION = Pattern.compile("\\d+\\.\\d+(\\.\\d+)?([-.+][A-Za-z0-9.\\-]+)?");
     private static final Pattern PROFILER = Pattern.compile("([A-Z_]+)(?:\\((.*)\\))?");
     private static final Pattern STORE_URI =
             Pattern.compile("([a-z0-9+]+)://(?:([^@/]*)@)?([^/?#@]+)(/.*)?");
@@ -224,9 +223,14 @@ final class Options {
         errorPolicy = choice(raw, "error-policy", ERROR_POLICIES);
         jvmArgs = raw.get("jvm-args");
         if (jvmArgs != null) {
-            for (String arg : jvmArgs.trim().split("\\s+")) {
-                if (!arg.isEmpty() && !arg.startsWith("-")) {
-                    problem("--jvm-args: '" + arg + "' is not a JVM option (JVM options start with '-')");
+            List<String> words = splitWords(jvmArgs);
+            if (words == null) {
+                problem("--jvm-args: unbalanced quotes");
+            } else {
+                for (String arg : words) {
+                    if (!arg.startsWith("-")) {
+                        problem("--jvm-args: '" + arg + "' is not a JVM option (JVM options start with '-')");
+                    }
                 }
             }
         }
@@ -240,10 +244,6 @@ final class Options {
                 "tool-commit", "tool-branch", "tool-branch-owner", "teamcity-build",
                 "parent-teamcity-build", "triggered-by")) {
             provenance.put(name, text(raw, name));
-        }
-        String version = raw.get("neo4j-version");
-        if (version != null && !version.isBlank() && !VERSION.matcher(version).matches()) {
-            problem("--neo4j-version '" + version + "' is not a version like 5.26.0");
         }
 
         String dir = raw.get("db-dir");
@@ -390,6 +390,56 @@ final class Options {
             out.add(new Profiler(name, params));
         }
         return out;
+    }
+
+    /**
+     * Splits like a POSIX shell would for plain words: whitespace separates, single and double
+     * quotes group (a backslash escapes the next character outside single quotes). Null when a
+     * quote is left open.
+     */
+    static List<String> splitWords(String text) {
+        List<String> words = new ArrayList<>();
+        StringBuilder word = new StringBuilder();
+        boolean inWord = false;
+        char quote = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (quote == '\'') {
+                if (c == '\'') {
+                    quote = 0;
+                } else {
+                    word.append(c);
+                }
+            } else if (c == '\\' && i + 1 < text.length()) {
+                word.append(text.charAt(++i));
+                inWord = true;
+            } else if (quote == '"') {
+                if (c == '"') {
+                    quote = 0;
+                } else {
+                    word.append(c);
+                }
+            } else if (c == '\'' || c == '"') {
+                quote = c;
+                inWord = true;
+            } else if (Character.isWhitespace(c)) {
+                if (inWord) {
+                    words.add(word.toString());
+                    word.setLength(0);
+                    inWord = false;
+                }
+            } else {
+                word.append(c);
+                inWord = true;
+            }
+        }
+        if (quote != 0) {
+            return null;
+        }
+        if (inWord) {
+            words.add(word.toString());
+        }
+        return words;
     }
 
     /** Splits on commas outside parentheses: "ASYNC(a=1,b=2),GC" has two entries. */
