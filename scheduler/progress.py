@@ -15,18 +15,18 @@ class TransferProgress:
         self.interval = interval
         self.total = 0
         self._last = 0.0
-        self._started = time.monotonic()
+        self._started = self._finished = time.monotonic()
         self._tty = stream.isatty()
 
     def __call__(self, nbytes: int) -> None:
         self.total += nbytes
-        now = time.monotonic()
+        now = self._finished = time.monotonic()
         if now - self._last >= self.interval:
             self._last = now
             self._draw(final=False)
 
     def _draw(self, *, final: bool) -> None:
-        elapsed = max(time.monotonic() - self._started, 1e-6)
+        elapsed = max(self._finished - self._started, 1e-6)
         text = (
             f"{self.label}: {self.total / 2**20:.1f} MiB ({self.total / 2**20 / elapsed:.1f} MiB/s)"
         )

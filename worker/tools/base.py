@@ -31,7 +31,7 @@ class ToolContext:
     #: Recordings go to ``<recordings_dir>/<benchmark>/``.
     recordings_dir: Path
     profilers: ProfilerSet
-    #: Everything the tool prints is appended here (and echoed to the worker's stdout).
+    #: Everything the tool prints is appended here (and echoed to the worker's stderr).
     tool_log: IO[str]
     #: Environment of tool processes (carries the results-store password only for the
     #: macro tool, which talks to the store itself).
@@ -63,7 +63,7 @@ def run_process(
     cwd: Path | None = None,
     echo: bool = True,
 ) -> int:
-    """Run a process; its output goes to the tool log (and the worker's stdout)."""
+    """Run a process; its output goes to the tool log (and the worker's stderr)."""
     ctx.tool_log.write(f"$ {' '.join(argv)}\n")
     ctx.tool_log.flush()
     try:
@@ -84,6 +84,6 @@ def run_process(
     for line in proc.stdout:
         ctx.tool_log.write(line)
         if echo:
-            sys.stdout.write(line)
+            sys.stderr.write(line)
     ctx.tool_log.flush()
     return proc.wait()
