@@ -3,18 +3,10 @@
 # Idempotent: skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 APT_PACKAGES=(sysstat zstd maven openjdk-17-jdk-headless)
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "installing Debian packages: ${missing[*]}" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
-python3 -m pip install -q --disable-pip-version-check -e ".[ops,test]"
-
+ensure_apt_packages "${APT_PACKAGES[@]}"
+ensure_python_packages "ops,test"
 scripts/build-java.sh
