@@ -8,12 +8,15 @@ job on the same host reuses it without downloading again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
+import queue
 import shutil
 import tarfile
 import tempfile
+import threading
 import zlib
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, cast
@@ -102,18 +105,34 @@ def extract_stream(
     the decompressor and tarfile's stream mode.
     """
     hashing = HashingReader(raw, progress)
-    stream: Any = hashing
+    prefetch = _Prefetcher(hashing)
+    stream: Any = prefetch
     mode: Literal["r|gz", "r|"] = "r|gz"
     if compression == "zst":
         import zstandard
 
         stream = zstandard.ZstdDecompressor().stream_reader(
-            cast(BinaryIO, hashing), read_size=1 << 20
+            cast(BinaryIO, prefetch), read_size=1 << 20
         )
         mode = "r|"
+    try:
+        top = _extract_members(stream, mode, target)
+        if top is None:
+            raise ConfigError("dataset archive is empty; it must hold one top-level directory")
+        if not (target / top).is_dir():
+            raise ConfigError(f"dataset archive's top-level entry {top!r} is not a directory")
+        prefetch.drain()
+    finally:
+        prefetch.close()
+    return hashing.digest.hexdigest()
+
+
+def _extract_members(stream: Any, mode: Literal["r|gz", "r|"], target: Path) -> str | None:
+    """Extract every member, checking each before it is written; returns the top directory."""
     top: str | None = None
     try:
         with tarfile.open(fileobj=stream, mode=mode, bufsize=1 << 20) as archive:
+            archive.copybufsize = 1 << 20  # default 16 KiB: many small reads and writes
             for member in archive:
                 top = _check_member(member, top)
                 archive.extract(member, target, filter="data")
@@ -125,12 +144,7 @@ def extract_stream(
         if type(exc).__name__ == "ZstdError":
             raise ConfigError(f"dataset archive is not valid zstd: {exc}") from None
         raise
-    if top is None:
-        raise ConfigError("dataset archive is empty; it must hold one top-level directory")
-    if not (target / top).is_dir():
-        raise ConfigError(f"dataset archive's top-level entry {top!r} is not a directory")
-    hashing.drain()
-    return hashing.digest.hexdigest()
+    return top
 
 
 def _check_member(member: tarfile.TarInfo, top: str | None) -> str:
@@ -161,3 +175,60 @@ def _check_member(member: tarfile.TarInfo, top: str | None) -> str:
             f"{first!r}"
         )
     return first
+
+
+class _Prefetcher:
+    """Reads (and hashes) the raw stream on a background thread, ahead of the extractor.
+
+    Hashing and network/disk reads then overlap with decompression and file writes; both
+    hashlib and the decompressors release the GIL on large buffers.
+    """
+
+    _CHUNK = 1 << 20
+    _DEPTH = 8
+
+    def __init__(self, source: HashingReader) -> None:
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(self._DEPTH)
+        self._buffer = b""
+        self._eof = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._pump, args=(source,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, source: HashingReader) -> None:
+        try:
+            while not self._stop.is_set():
+                chunk = source.read(self._CHUNK)
+                self._queue.put(chunk)
+                if not chunk:
+                    return
+        except BaseException as exc:  # handed to the reading thread
+            self._queue.put(exc)
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._eof and (size < 0 or len(self._buffer) < size):
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                self._eof = True
+            self._buffer += item
+        if size < 0 or size >= len(self._buffer):
+            out, self._buffer = self._buffer, b""
+        else:
+            out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
+
+    def readable(self) -> bool:
+        return True
+
+    def drain(self) -> None:
+        """Read to the end so the hash covers every byte."""
+        while self.read(self._CHUNK):
+            pass
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.1)
