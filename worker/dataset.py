@@ -132,7 +132,8 @@ def _extract_members(stream: Any, mode: Literal["r|gz", "r|"], target: Path) -> 
     top: str | None = None
     try:
         with tarfile.open(fileobj=stream, mode=mode, bufsize=1 << 20) as archive:
-            archive.copybufsize = 1 << 20  # default 16 KiB: many small reads and writes
+            # default 16 KiB: many small reads and writes (attribute missing from typeshed)
+            archive.copybufsize = 1 << 20  # type: ignore[attr-defined]
             for member in archive:
                 top = _check_member(member, top)
                 archive.extract(member, target, filter="data")
