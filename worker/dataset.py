@@ -19,7 +19,7 @@ import tempfile
 import threading
 import zlib
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, cast
+from typing import Any, BinaryIO, cast
 
 from worker.errors import ConfigError, IntegrityError, UnsafeArchiveError
 from worker.params import ArtifactRef
@@ -105,18 +105,19 @@ def extract_stream(
     the decompressor and tarfile's stream mode.
     """
     hashing = HashingReader(raw, progress)
-    prefetch = _Prefetcher(hashing)
-    stream: Any = prefetch
-    mode: Literal["r|gz", "r|"] = "r|gz"
+    decompressed: Any
     if compression == "zst":
         import zstandard
 
-        stream = zstandard.ZstdDecompressor().stream_reader(
-            cast(BinaryIO, prefetch), read_size=1 << 20
+        decompressed = zstandard.ZstdDecompressor().stream_reader(
+            cast(BinaryIO, hashing), read_size=1 << 20
         )
-        mode = "r|"
+    else:
+        decompressed = _GunzipReader(hashing)
+    # read, hash and decompress on one thread; parse and write files on this one
+    prefetch = _Prefetcher(decompressed, hashing)
     try:
-        top = _extract_members(stream, mode, target)
+        top = _extract_members(prefetch, target)
         if top is None:
             raise ConfigError("dataset archive is empty; it must hold one top-level directory")
         if not (target / top).is_dir():
@@ -127,11 +128,11 @@ def extract_stream(
     return hashing.digest.hexdigest()
 
 
-def _extract_members(stream: Any, mode: Literal["r|gz", "r|"], target: Path) -> str | None:
+def _extract_members(stream: Any, target: Path) -> str | None:
     """Extract every member, checking each before it is written; returns the top directory."""
     top: str | None = None
     try:
-        with tarfile.open(fileobj=stream, mode=mode, bufsize=1 << 20) as archive:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as archive:
             # default 16 KiB: many small reads and writes (attribute missing from typeshed)
             archive.copybufsize = 1 << 20  # type: ignore[attr-defined]
             for member in archive:
@@ -181,14 +182,15 @@ def _check_member(member: tarfile.TarInfo, top: str | None) -> str:
 class _Prefetcher:
     """Reads (and hashes) the raw stream on a background thread, ahead of the extractor.
 
-    Hashing and network/disk reads then overlap with decompression and file writes; both
-    hashlib and the decompressors release the GIL on large buffers.
+    Reading, hashing and decompressing then overlap with parsing and writing files: hashlib
+    and both decompressors release the GIL on large buffers.
     """
 
     _CHUNK = 1 << 20
     _DEPTH = 8
 
-    def __init__(self, source: HashingReader) -> None:
+    def __init__(self, source: Any, raw: HashingReader) -> None:
+        self._raw = raw
         self._queue: queue.Queue[bytes | BaseException] = queue.Queue(self._DEPTH)
         self._buffer = b""
         self._eof = False
@@ -196,7 +198,7 @@ class _Prefetcher:
         self._thread = threading.Thread(target=self._pump, args=(source,), daemon=True)
         self._thread.start()
 
-    def _pump(self, source: HashingReader) -> None:
+    def _pump(self, source: Any) -> None:
         try:
             while not self._stop.is_set():
                 chunk = source.read(self._CHUNK)
@@ -224,12 +226,34 @@ class _Prefetcher:
         return True
 
     def drain(self) -> None:
-        """Read to the end so the hash covers every byte."""
+        """Read to the end (tar padding, trailing bytes) so the hash covers every byte."""
         while self.read(self._CHUNK):
             pass
+        self._raw.drain()
 
     def close(self) -> None:
         self._stop.set()
         while self._thread.is_alive():
             with contextlib.suppress(queue.Empty):
                 self._queue.get(timeout=0.1)
+
+
+class _GunzipReader:
+    """Decompresses a gzip stream (one or more members) as it is read."""
+
+    def __init__(self, raw: HashingReader) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            chunk = self._raw.read(1 << 20)
+            if not chunk:
+                return self._inflate.flush()
+            out = self._inflate.decompress(chunk)
+            while self._inflate.eof and self._inflate.unused_data:
+                rest = self._inflate.unused_data
+                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                out += self._inflate.decompress(rest)
+            if out:
+                return out
