@@ -138,7 +138,7 @@ def read_ami_id(manifest: Path = MANIFEST_PATH, *, region: str | None = None) ->
     amis = dict(item.split(":", 1) for item in artifacts.split(",") if ":" in item)
     wanted = region or aws.region()
     if wanted in amis:
-        return amis[wanted]
+        return str(amis[wanted])
     raise NotFoundError(
         f"AMI manifest {manifest} has no AMI in {wanted} (only {', '.join(amis) or 'none'})"
     )
