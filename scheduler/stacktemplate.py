@@ -27,9 +27,12 @@ Stable names (other parts of the project rely on them):
 
 * job definitions run ``<WorkerRepositoryUri>:<jdk tag>[_<suffix>]`` (jdk tag like
   ``openjdk_17``), take all the instance's vCPUs and its memory less 1024 MiB, mount the host's
-  ``/work`` at ``/work/run`` (``BENCH_WORKSPACE``), and get the results-store password through
-  container ``secrets`` (``BENCH_RESULTS_STORE_PASSWORD`` from ``<secret arn>:password::``) and
-  the secret's ARN as ``BENCH_RESULTS_STORE_SECRET``.
+  ``/work`` at ``/work/run`` (``BENCH_WORKSPACE``), and get the results-store credentials
+  through container ``secrets``: ``BENCH_RESULTS_STORE_PASSWORD`` from
+  ``<secret arn>:password::`` (likewise ``..._USER`` from ``username``, ``..._URI`` from
+  ``uri``), so the worker needs no Secrets Manager call of its own. The secret's ARN is not
+  also passed as ``BENCH_RESULTS_STORE_SECRET``: nothing needs it, and moto (which skips the
+  secret) would leave that variable without a value and fail DescribeJobs on it.
 """
 
 from __future__ import annotations
@@ -538,7 +541,6 @@ def _image(jdk: str) -> dict[str, Any]:
 
 
 def _job_definition(it: InstanceType, jdk: str, jobs: JobSettings) -> dict[str, Any]:
-    secret = _ref("ResultsStoreSecret")
     container = {
         "Image": _image(jdk),
         "ResourceRequirements": [
@@ -555,7 +557,6 @@ def _job_definition(it: InstanceType, jdk: str, jobs: JobSettings) -> dict[str, 
         ],
         "Environment": [
             {"Name": Env.WORKSPACE, "Value": CONTAINER_WORK_DIR},
-            {"Name": Env.RESULTS_STORE_SECRET, "Value": secret},
             {"Name": Env.WORKER_IMAGE, "Value": _image(jdk)},
             {"Name": "AWS_DEFAULT_REGION", "Value": _ref("AWS::Region")},
         ],
