@@ -112,7 +112,7 @@ def iter_build(
     args = ["build", "-color=false", *_var_args(variables or {}), str(template)]
     log.info("running packer build %s", template)
     try:
-        for line in cmd(*args, _iter=True, _err_to_out=True, _env=packer_env(env)):
+        for line in cmd(*args, _iter=True, _bg_exc=False, _err_to_out=True, _env=packer_env(env)):
             yield str(line).rstrip("\n")
     except sh.ErrorReturnCode as err:
         raise BenchInfraError(
