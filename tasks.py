@@ -21,6 +21,10 @@ from scheduler import ami, costs, stack, stacktemplate
 from worker.errors import BenchInfraError, ConfigError
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+# botocore's DEBUG records hold whole request bodies, NoEcho stack parameters included: keep
+# them off even when the root logger is turned up.
+for _noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 
 @contextmanager

@@ -8,6 +8,12 @@ caller decides how to show progress; waiting uses an injected ``sleep`` and ``cl
 The results-store password travels only as a NoEcho CloudFormation parameter: it is never
 logged, never part of an event, and on updates it is kept (``UsePreviousValue``) unless a new
 one is given. The template itself is described in :mod:`scheduler.stacktemplate`.
+
+Private environments: every developer can have a whole stack of their own,
+``invoke deploy --env <name>`` (default VPC and subnets unless given, the AMI of the last
+``invoke build-ami``), and removes it with ``invoke destroy --env <name> --empty-bucket``. Nothing
+is shared with other environments: bucket, queues, roles, secret and repository all belong to
+the stack, so a private environment cannot disturb production.
 """
 
 from __future__ import annotations

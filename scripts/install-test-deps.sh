@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(sysstat zstd)
+# packer: `invoke build-ami` and its tests; shellcheck: lints the AMI boot script
+APT_PACKAGES=(sysstat zstd packer shellcheck)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
