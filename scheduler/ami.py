@@ -1,0 +1,144 @@
+"""Build the worker AMI with Packer and read its id back from Packer's manifest.
+
+``ami/benchmark-worker.json`` starts from the ECS-optimized Amazon Linux 2 AMI (found by name
+filter, owner amazon), installs a boot-time unit that formats and mounts the NVMe instance store
+on ``/work``, sets the sysctls the profilers need, takes a larger gp3 root volume, tags
+everything ``owner=benchmarking``/``env=<env>``, and records the AMI id with the ``manifest``
+post-processor. The template is JSON so the same file works with Debian's packer 1.6 (amazon
+builder built in) and newer releases (after ``packer plugins install
+github.com/hashicorp/amazon``).
+
+Packer runs through ``sh`` rather than packer-py: ``sh`` streams the output line by line while
+the build runs (an AMI build takes minutes, and CI logs should show progress), passes an
+explicit environment, and reports the exit code; packer-py (``packerpy``) collects the output
+only when the process ends and guesses a binary path that is wrong on Debian.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import sh
+
+from worker import aws
+from worker.errors import BenchInfraError, ConfigError, NotFoundError
+
+log = logging.getLogger(__name__)
+
+AMI_DIR = Path(__file__).resolve().parent.parent / "ami"
+TEMPLATE_PATH = AMI_DIR / "benchmark-worker.json"
+MANIFEST_PATH = AMI_DIR / "manifest.json"
+FILES_DIR = AMI_DIR / "files"
+
+
+def packer_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment Packer runs in: ours, without phoning home for version checks."""
+    return {**os.environ, "CHECKPOINT_DISABLE": "1", **(extra or {})}
+
+
+def build_variables(
+    *,
+    env: str,
+    manifest: Path = MANIFEST_PATH,
+    region: str | None = None,
+    commit: str | None = None,
+    ec2_endpoint: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Template variables for one build; the EC2 endpoint follows AWS_ENDPOINT_URL."""
+    variables = {
+        "env": env,
+        "region": region or aws.region(),
+        "manifest": str(manifest),
+        "files_dir": str(FILES_DIR),
+    }
+    if commit:
+        variables["commit"] = commit
+    endpoint = (
+        ec2_endpoint or os.environ.get("AWS_ENDPOINT_URL_EC2") or os.environ.get("AWS_ENDPOINT_URL")
+    )
+    if endpoint:
+        variables["ec2_endpoint"] = endpoint
+    variables.update(extra or {})
+    return variables
+
+
+def _var_args(variables: Mapping[str, str]) -> list[str]:
+    args: list[str] = []
+    for key, value in variables.items():
+        args += ["-var", f"{key}={value}"]
+    return args
+
+
+def _packer(binary: str) -> Any:
+    try:
+        return sh.Command(binary)
+    except sh.CommandNotFound as err:
+        raise ConfigError(
+            f"packer not found ({binary}): install it (Debian: apt-get install packer)"
+        ) from err
+
+
+def validate(
+    template: Path = TEMPLATE_PATH,
+    variables: Mapping[str, str] | None = None,
+    *,
+    packer: str = "packer",
+) -> str:
+    """Run ``packer validate``; returns its output, raises ConfigError with it on failure."""
+    cmd = _packer(packer)
+    try:
+        out = cmd("validate", *_var_args(variables or {}), str(template), _env=packer_env())
+    except sh.ErrorReturnCode as err:
+        text = (err.stdout + err.stderr).decode(errors="replace")
+        raise ConfigError(f"packer template {template} is not valid:\n{text}") from err
+    return str(out)
+
+
+def iter_build(
+    template: Path = TEMPLATE_PATH,
+    variables: Mapping[str, str] | None = None,
+    *,
+    packer: str = "packer",
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """Run ``packer build``, yielding its output lines as they come."""
+    cmd = _packer(packer)
+    args = ["build", "-color=false", *_var_args(variables or {}), str(template)]
+    log.info("running packer build %s", template)
+    try:
+        for line in cmd(*args, _iter=True, _bg_exc=False, _err_to_out=True, _env=packer_env(env)):
+            yield str(line).rstrip("\n")
+    except sh.ErrorReturnCode as err:
+        raise BenchInfraError(
+            f"packer build of {template} failed with exit code {err.exit_code}: see its output"
+        ) from err
+
+
+def read_ami_id(manifest: Path = MANIFEST_PATH, *, region: str | None = None) -> str:
+    """The AMI id of the manifest's last run, in ``region`` (default: the current one)."""
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise NotFoundError(
+            f"no AMI manifest at {manifest}: run `invoke build-ami` or give --ami-id"
+        ) from err
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read AMI manifest {manifest}: {err}") from err
+    builds = data.get("builds") or []
+    last = [b for b in builds if b.get("packer_run_uuid") == data.get("last_run_uuid")]
+    if not (last or builds):
+        raise ConfigError(f"AMI manifest {manifest} records no build")
+    artifacts = (last or builds)[-1].get("artifact_id", "")
+    amis = dict(item.split(":", 1) for item in artifacts.split(",") if ":" in item)
+    wanted = region or aws.region()
+    if wanted in amis:
+        return str(amis[wanted])
+    raise NotFoundError(
+        f"AMI manifest {manifest} has no AMI in {wanted} (only {', '.join(amis) or 'none'})"
+    )
