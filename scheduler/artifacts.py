@@ -89,6 +89,8 @@ def upload_all(
     for name, value in sorted(artifacts.items()):
         path = resolve_local(value, base_dir)
         refs[name] = (
-            reference_remote(value) if path is None else upload_artifact(store, path, stats, progress)
+            reference_remote(value)
+            if path is None
+            else upload_artifact(store, path, stats, progress)
         )
     return refs

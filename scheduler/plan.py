@@ -129,8 +129,13 @@ def prepare_run(
         key = f"runs/{run_id}/{test_run_id}/{JOB_PARAMETERS_FILE}"
         info = store.put_bytes(key, params.to_json(), content_type="application/json")
         planned.append(
-            PlannedJob(test_run_id, job_name(job, run_id, index), job.workload, info.uri,
-                       params.results_uri)
+            PlannedJob(
+                test_run_id,
+                job_name(job, run_id, index),
+                job.workload,
+                info.uri,
+                params.results_uri,
+            )
         )
     plan = RunPlan(run_id, dt.datetime.now(dt.UTC).isoformat(), tuple(planned), stats)
     write_manifest(store, plan)

@@ -7,10 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# docker.io: the engine that builds the worker image and runs moto Batch's job containers;
-# docker-registry: a local registry to push to; debootstrap: makes the base image locally;
-# apache2-utils: htpasswd for the registry with authentication.
-APT_PACKAGES=(sysstat zstd docker.io docker-registry debootstrap apache2-utils)
+# maven + openjdk: the Java examples; docker.io: the engine that builds the worker image and
+# runs moto Batch's job containers; docker-registry: a local registry to push to; debootstrap:
+# makes the base image locally; apache2-utils: htpasswd for the registry with authentication.
+APT_PACKAGES=(sysstat zstd maven openjdk-17-jdk-headless docker.io docker-registry debootstrap
+  apache2-utils)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

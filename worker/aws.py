@@ -27,6 +27,6 @@ def client(service: str, *, region_name: str | None = None, max_attempts: int = 
     endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get(
         "AWS_ENDPOINT_URL"
     )
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]
         service, region_name=region_name or region(), config=config, endpoint_url=endpoint or None
     )

@@ -234,6 +234,8 @@ def _name(raw: Any) -> str:
 
 
 def _list(raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, Mapping):
+        raise ValueError("must be a comma list or a list, not a table")
     if raw is None or raw == "":
         return ()
     items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
@@ -382,13 +384,9 @@ def find_secret_keys(data: Mapping[str, Any], path: str = "") -> list[str]:
     return found
 
 
-def parse_job(*layers: Mapping[str, Any]) -> Job:
-    """Merge layers (later ones win: file, then options) and validate into a :class:`Job`.
-
-    Raises :class:`ConfigError` listing every problem found.
-    """
+def _merge(layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Later layers win; artifact and command tables merge entry by entry."""
     merged: dict[str, Any] = {}
-    problems: list[str] = []
     for layer in layers:
         for key, value in layer.items():
             if value is None:
@@ -398,26 +396,42 @@ def parse_job(*layers: Mapping[str, Any]) -> Job:
                 merged[name] = {**merged.get(name, {}), **value}
             else:
                 merged[name] = value
-    for secret in find_secret_keys(merged):
-        problems.append(
-            f"{secret}: secrets never go into a job; give the results-store password "
-            "through the environment or Secrets Manager (see README, 'Secrets')"
-        )
+    return merged
+
+
+def _convert(merged: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    secret_names = {_normalise_key(k) for k in SECRET_KEYS}
     values: dict[str, Any] = {}
     for key, raw in merged.items():
         spec = FIELDS_BY_NAME.get(key)
         if spec is None:
-            if key not in {_normalise_key(k) for k in SECRET_KEYS}:
+            if key not in secret_names:
                 problems.append(f"{key}: unknown field; known fields: {', '.join(FIELDS_BY_NAME)}")
             continue
         try:
             values[key] = spec.convert(raw)
         except ValueError as exc:
             problems.append(f"{spec.name} ({spec.option}): {exc}")
+    return values
+
+
+def parse_job(*layers: Mapping[str, Any]) -> Job:
+    """Merge layers (later ones win: file, then options) and validate into a :class:`Job`.
+
+    Raises :class:`ConfigError` listing every problem found.
+    """
+    merged = _merge(layers)
+    problems = [
+        f"{secret}: secrets never go into a job; give the results-store password "
+        "through the environment or Secrets Manager (see README, 'Secrets')"
+        for layer in layers
+        for secret in find_secret_keys(layer)
+    ]
+    values = _convert(merged, problems)
     tool = values.get("tool")
     for spec in FIELDS:
         needed = spec.required or (tool is not None and tool in spec.required_for)
-        if needed and spec.name not in values and spec.name not in merged:
+        if needed and spec.name not in merged:
             problems.append(f"{spec.name} ({spec.option}): required; {spec.help}")
     problems.extend(_check_consistency(values))
     if problems:
@@ -431,8 +445,9 @@ def parse_job(*layers: Mapping[str, Any]) -> Job:
 def _check_consistency(values: Mapping[str, Any]) -> list[str]:
     problems = []
     tool = values.get("tool")
-    lo, hi = values.get("min_measurement_duration"), values.get("max_measurement_duration")
-    if lo is not None and hi is not None and lo > hi:
+    lo = values.get("min_measurement_duration", Job.min_measurement_duration)
+    hi = values.get("max_measurement_duration", Job.max_measurement_duration)
+    if lo > hi:
         problems.append(
             f"min_measurement_duration ({lo}) is greater than max_measurement_duration ({hi})"
         )

@@ -35,7 +35,7 @@ class MotoServer:
     def post(self, path: str, body: object | None = None) -> None:
         data = json.dumps(body).encode() if body is not None else b""
         req = urllib.request.Request(f"{self.endpoint}{path}", data=data, method="POST")
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback
+        with urllib.request.urlopen(req, timeout=30) as resp:
             resp.read()
 
     def reset(self) -> None:
@@ -60,7 +60,9 @@ def run_moto_server(workdir: Path, extra_env: dict[str, str] | None = None) -> I
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     try:
         wait_for_port(port, timeout=30)

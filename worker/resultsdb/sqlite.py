@@ -58,10 +58,20 @@ class SqliteResultsStore(ResultsStore):
             self._db.execute(
                 "INSERT INTO test_run VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    run["test_run_id"], run["job_id"], int(run["attempt"]), job["tool"],
-                    job["workload"], run["status"], run["started_at"], run["finished_at"],
-                    job["neo4j_version"], job["neo4j_branch"], job["neo4j_commit"],
-                    job["teamcity_build"], job["triggered_by"], len(document["failures"]),
+                    run["test_run_id"],
+                    run["job_id"],
+                    int(run["attempt"]),
+                    job["tool"],
+                    job["workload"],
+                    run["status"],
+                    run["started_at"],
+                    run["finished_at"],
+                    job["neo4j_version"],
+                    job["neo4j_branch"],
+                    job["neo4j_commit"],
+                    job["teamcity_build"],
+                    job["triggered_by"],
+                    len(document["failures"]),
                     json.dumps(document, sort_keys=True),
                 ),
             )
@@ -69,9 +79,14 @@ class SqliteResultsStore(ResultsStore):
                 "INSERT INTO metric VALUES (?,?,?,?,?,?,?,?)",
                 [
                     (
-                        run["test_run_id"], b["group"], b["name"],
-                        json.dumps(b["params"], sort_keys=True), b["mode"], b["unit"],
-                        json.dumps(b["summary"]), json.dumps(b["samples"]),
+                        run["test_run_id"],
+                        b["group"],
+                        b["name"],
+                        json.dumps(b["params"], sort_keys=True),
+                        b["mode"],
+                        b["unit"],
+                        json.dumps(b["summary"]),
+                        json.dumps(b["samples"]),
                     )
                     for b in document["benchmarks"]
                 ],
@@ -106,7 +121,7 @@ class SqliteResultsStore(ResultsStore):
             " r.started_at, r.finished_at, r.neo4j_version, r.neo4j_branch, r.neo4j_commit,"
             " r.teamcity_build, r.triggered_by,"
             " (SELECT COUNT(*) FROM metric m WHERE m.test_run_id = r.test_run_id), r.failures"
-            f" FROM test_run r{where} ORDER BY r.started_at DESC LIMIT ?",  # noqa: S608
+            f" FROM test_run r{where} ORDER BY r.started_at DESC LIMIT ?",
             [*args, flt.limit],
         ).fetchall()
         return [RunRow(*row) for row in rows]
@@ -119,14 +134,21 @@ class SqliteResultsStore(ResultsStore):
         rows = self._db.execute(
             "SELECT r.test_run_id, r.started_at, r.workload, m.grp, m.benchmark, m.params,"
             " m.mode, m.unit, m.summary, m.samples"
-            f" FROM metric m JOIN test_run r ON r.test_run_id = m.test_run_id{where}"  # noqa: S608
+            f" FROM metric m JOIN test_run r ON r.test_run_id = m.test_run_id{where}"
             " ORDER BY r.started_at DESC, m.grp, m.benchmark LIMIT ?",
             [*args, flt.limit],
         ).fetchall()
         return [
             MetricRow(
-                test_run_id=r[0], started_at=r[1], workload=r[2], group=r[3], benchmark=r[4],
-                params=json.loads(r[5]), mode=r[6], unit=r[7], summary=json.loads(r[8]),
+                test_run_id=r[0],
+                started_at=r[1],
+                workload=r[2],
+                group=r[3],
+                benchmark=r[4],
+                params=json.loads(r[5]),
+                mode=r[6],
+                unit=r[7],
+                summary=json.loads(r[8]),
                 samples=tuple(json.loads(r[9])),
             )
             for r in rows

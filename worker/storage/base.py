@@ -29,8 +29,7 @@ class ObjectInfo:
 
 def join_uri(base: str, *parts: str) -> str:
     out = base.rstrip("/")
-    for part in parts:
-        part = part.strip("/")
+    for part in (p.strip("/") for p in parts):
         if part:
             out = f"{out}/{part}"
     return out
@@ -88,14 +87,22 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def put_file(
-        self, path: Path, key: str, *, sha256: str | None = None,
+        self,
+        path: Path,
+        key: str,
+        *,
+        sha256: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> ObjectInfo:
         """Upload a file; records its sha256 (computed when not given)."""
 
     @abc.abstractmethod
     def get_file(
-        self, key: str, dest: Path, *, expected_sha256: str | None = None,
+        self,
+        key: str,
+        dest: Path,
+        *,
+        expected_sha256: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> ObjectInfo:
         """Download to ``dest`` (atomically); raises IntegrityError on a checksum mismatch."""

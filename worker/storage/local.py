@@ -65,7 +65,11 @@ class LocalStore(Store):
         return ObjectInfo(str(path), stat.st_size, sha, f"{stat.st_mtime_ns}-{stat.st_size}")
 
     def put_file(
-        self, path: Path, key: str, *, sha256: str | None = None,
+        self,
+        path: Path,
+        key: str,
+        *,
+        sha256: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> ObjectInfo:
         dest = self._path(key)
@@ -82,7 +86,11 @@ class LocalStore(Store):
         return ObjectInfo(self.uri(key), info.size, info.sha256, info.etag)
 
     def get_file(
-        self, key: str, dest: Path, *, expected_sha256: str | None = None,
+        self,
+        key: str,
+        dest: Path,
+        *,
+        expected_sha256: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> ObjectInfo:
         info = self.head(key)

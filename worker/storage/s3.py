@@ -91,22 +91,33 @@ class S3Store(Store):
         )
 
     def put_file(
-        self, path: Path, key: str, *, sha256: str | None = None,
+        self,
+        path: Path,
+        key: str,
+        *,
+        sha256: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> ObjectInfo:
         digest = sha256 or sha256_file(path)
         try:
             self.client.upload_file(
-                str(path), self.bucket, self._key(key),
+                str(path),
+                self.bucket,
+                self._key(key),
                 ExtraArgs={"Metadata": {SHA256_META: digest}},
-                Config=_transfer_config(), Callback=progress,
+                Config=_transfer_config(),
+                Callback=progress,
             )
         except Exception as exc:
             raise _wrap(exc, f"upload {path} to {self.uri(key)}") from exc
         return ObjectInfo(self.uri(key), path.stat().st_size, digest, "")
 
     def get_file(
-        self, key: str, dest: Path, *, expected_sha256: str | None = None,
+        self,
+        key: str,
+        dest: Path,
+        *,
+        expected_sha256: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> ObjectInfo:
         info = self.head(key)
@@ -119,7 +130,10 @@ class S3Store(Store):
         tmp = Path(tmp_name)
         try:
             self.client.download_file(
-                self.bucket, self._key(key), str(tmp), Config=_transfer_config(),
+                self.bucket,
+                self._key(key),
+                str(tmp),
+                Config=_transfer_config(),
                 Callback=progress,
             )
             digest = sha256_file(tmp)

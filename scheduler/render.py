@@ -1,0 +1,100 @@
+"""Plain-text and machine-readable renderings for the command line (no printing here)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from worker.resultsdb import MetricRow, RunRow
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A left-aligned text table; numbers right-aligned."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    numeric = [
+        all(isinstance(row[i], (int, float)) for row in rows) and bool(rows)
+        for i in range(len(headers))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(list(headers)), line(["-" * w for w in widths])]
+    out += [line(row) for row in cells]
+    return "\n".join(out)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e6 else f"{value:.6g}"
+    return "" if value is None else str(value)
+
+
+def runs_table(runs: Sequence[RunRow]) -> str:
+    return table(
+        [
+            "test run",
+            "started",
+            "tool",
+            "workload",
+            "status",
+            "benchmarks",
+            "failed",
+            "build",
+            "branch",
+            "version",
+        ],
+        [
+            [
+                r.test_run_id[:8],
+                r.started_at[:19],
+                r.tool,
+                r.workload,
+                r.status,
+                r.benchmarks,
+                r.failures,
+                r.teamcity_build,
+                r.neo4j_branch,
+                r.neo4j_version,
+            ]
+            for r in runs
+        ],
+    )
+
+
+def metrics_table(metrics: Sequence[MetricRow]) -> str:
+    return table(
+        ["test run", "benchmark", "unit", "samples", "min", "median", "mean", "p99", "max"],
+        [
+            [
+                m.test_run_id[:8],
+                m.key,
+                m.unit,
+                int(m.summary["count"]),
+                m.summary["min"],
+                m.summary["perc_50"],
+                m.summary["mean"],
+                m.summary["perc_99"],
+                m.summary["max"],
+            ]
+            for m in metrics
+        ],
+    )
+
+
+def to_json(value: Any) -> str:
+    def default(obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return dataclasses.asdict(obj)
+        raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+    return json.dumps(value, indent=2, sort_keys=True, default=default)

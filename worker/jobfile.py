@@ -1,0 +1,80 @@
+"""Reading jobs from job files (TOML or YAML) and command-line options.
+
+Command-line options use the original spellings (``--warmup-count 1000``) and override the
+file. Relative artifact and dataset paths are relative to the job file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from worker.errors import ConfigError
+from worker.job import FIELDS, Job, parse_job
+
+
+def read_job_file(path: Path) -> dict[str, Any]:
+    """The raw table of a job file; ConfigError when it is missing or malformed."""
+    if not path.is_file():
+        raise ConfigError(f"job file {path}: no such file")
+    text = path.read_text()
+    try:
+        if path.suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif path.suffix in {".yaml", ".yml"}:
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"job file {path}: use a .toml, .yaml or .yml file")
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"job file {path}: not valid TOML ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"job file {path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"job file {path}: must be a table of field = value")
+    return data
+
+
+def load_job(path: Path | None, overrides: Mapping[str, Any] | None = None) -> Job:
+    """The job of ``path`` (optional) with ``overrides`` applied, validated."""
+    layers: list[Mapping[str, Any]] = []
+    if path is not None:
+        layers.append(read_job_file(path))
+    layers.append({k: v for k, v in (overrides or {}).items() if v is not None})
+    return parse_job(*layers)
+
+
+def add_job_options(parser: argparse.ArgumentParser) -> None:
+    """Every job field as an option with its original spelling (all optional)."""
+    group = parser.add_argument_group("job fields (override the job file)")
+    for field in FIELDS:
+        if field.name in {"artifacts", "commands"}:
+            continue
+        group.add_argument(field.option, dest=field.name, default=None, help=field.help)
+    group.add_argument(
+        "--artifact",
+        dest="artifact",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="an artifact, logical name = path or URI (repeatable)",
+    )
+
+
+def overrides_from_namespace(ns: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        f.name: getattr(ns, f.name, None) for f in FIELDS if f.name not in {"artifacts", "commands"}
+    }
+    artifacts = {}
+    for item in getattr(ns, "artifact", []) or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--artifact {item!r}: write NAME=PATH")
+        artifacts[name] = value
+    if artifacts:
+        values["artifacts"] = artifacts
+    return values
