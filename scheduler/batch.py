@@ -156,7 +156,7 @@ class BatchClient:
         return self._client
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        from botocore.exceptions import ClientError  # noqa: PLC0415 - boto3 loads lazily
+        from botocore.exceptions import ClientError
 
         for attempt in range(1, self._max_attempts + 1):
             self.calls[operation] = self.calls.get(operation, 0) + 1

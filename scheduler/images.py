@@ -203,7 +203,7 @@ def _follow_build(stream: Iterable[Mapping[str, Any]], on_line: OnLine | None) -
 
 def login(client: Any, auth: RegistryAuth) -> None:
     """Check the credentials against the registry; a refusal is an :class:`ImageError`."""
-    from docker.errors import APIError  # noqa: PLC0415 - the image has no docker-py
+    from docker.errors import APIError  # the image has no docker-py
 
     try:
         client.login(
