@@ -266,7 +266,7 @@ def _storage(c: Context, storage: str | None, stack: str) -> str:
 )
 def build_worker(
     c: Context,
-    push: bool | None = None,
+    push: bool = False,
     tag_suffix: str | None = None,
     jdk: str | None = None,
     repository: str | None = None,
@@ -351,8 +351,8 @@ def schedule(
     timeout_minutes: int | None = None,
     attempts: int | None = None,
     artifact: list[str] | None = None,
-    wait: bool | None = None,
-    json: bool | None = None,
+    wait: bool = False,
+    json: bool = False,
     **job_fields: Any,
 ) -> None:
     """Validate, upload artifacts once, submit one Batch job per workload; print the run."""
@@ -449,7 +449,7 @@ def watch(
     batch_stack: str | None = None,
     timeout: float | None = None,
     interval: float | None = None,
-    json: bool | None = None,
+    json: bool = False,
 ) -> None:
     """Watch a run until its jobs end: exit 0 all succeeded, 3 any failed; Ctrl-C detaches."""
     from scheduler import watch as watching
@@ -534,7 +534,7 @@ def cancel(
         "follow": "keep reading while the job runs",
     }
 )
-def logs(c: Context, job_id: str, follow: bool | None = None) -> None:
+def logs(c: Context, job_id: str, follow: bool = False) -> None:
     """Print a Batch job's log events (CloudWatch Logs); --follow while it runs."""
     from scheduler.logs import iter_job_log
 
