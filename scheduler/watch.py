@@ -107,7 +107,7 @@ def iter_updates(
                     Change(
                         job,
                         before.status if before else None,
-                        len(before.attempts) if before else 0,
+                        len(before.attempts) if before else len(job.attempts),
                     )
                 )
             states[job_id] = job
