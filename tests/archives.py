@@ -10,8 +10,9 @@ from pathlib import Path
 import zstandard
 
 
-def member(name: str, data: bytes = b"x", *, kind: bytes = tarfile.REGTYPE,
-           link: str = "") -> tuple[tarfile.TarInfo, bytes | None]:
+def member(
+    name: str, data: bytes = b"x", *, kind: bytes = tarfile.REGTYPE, link: str = ""
+) -> tuple[tarfile.TarInfo, bytes | None]:
     info = tarfile.TarInfo(name)
     info.type = kind
     if kind == tarfile.REGTYPE:

@@ -13,13 +13,16 @@ def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
 
-def client(service: str, *, region_name: str | None = None, max_attempts: int = 8) -> Any:
+def client(service: str, *, region_name: str | None = None, max_attempts: int | None = None) -> Any:
     """A boto3 client using the standard credential chain; adaptive retries."""
     import boto3
     from botocore.config import Config
 
     config = Config(
-        retries={"mode": "adaptive", "max_attempts": max_attempts},
+        retries={
+            "mode": "adaptive",
+            "max_attempts": max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS", "8")),
+        },
         connect_timeout=10,
         read_timeout=60,
         max_pool_connections=32,

@@ -8,15 +8,18 @@ job on the same host reuses it without downloading again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
+import queue
 import shutil
 import tarfile
 import tempfile
+import threading
 import zlib
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, cast
+from typing import Any, BinaryIO, cast
 
 from worker.errors import ConfigError, IntegrityError, UnsafeArchiveError
 from worker.params import ArtifactRef
@@ -102,18 +105,36 @@ def extract_stream(
     the decompressor and tarfile's stream mode.
     """
     hashing = HashingReader(raw, progress)
-    stream: Any = hashing
-    mode: Literal["r|gz", "r|"] = "r|gz"
+    decompressed: Any
     if compression == "zst":
         import zstandard
 
-        stream = zstandard.ZstdDecompressor().stream_reader(
+        decompressed = zstandard.ZstdDecompressor().stream_reader(
             cast(BinaryIO, hashing), read_size=1 << 20
         )
-        mode = "r|"
+    else:
+        decompressed = _GunzipReader(hashing)
+    # read, hash and decompress on one thread; parse and write files on this one
+    prefetch = _Prefetcher(decompressed, hashing)
+    try:
+        top = _extract_members(prefetch, target)
+        if top is None:
+            raise ConfigError("dataset archive is empty; it must hold one top-level directory")
+        if not (target / top).is_dir():
+            raise ConfigError(f"dataset archive's top-level entry {top!r} is not a directory")
+        prefetch.drain()
+    finally:
+        prefetch.close()
+    return hashing.digest.hexdigest()
+
+
+def _extract_members(stream: Any, target: Path) -> str | None:
+    """Extract every member, checking each before it is written; returns the top directory."""
     top: str | None = None
     try:
-        with tarfile.open(fileobj=stream, mode=mode, bufsize=1 << 20) as archive:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as archive:
+            # default 16 KiB: many small reads and writes (attribute missing from typeshed)
+            archive.copybufsize = 1 << 20  # type: ignore[attr-defined]
             for member in archive:
                 top = _check_member(member, top)
                 archive.extract(member, target, filter="data")
@@ -125,12 +146,7 @@ def extract_stream(
         if type(exc).__name__ == "ZstdError":
             raise ConfigError(f"dataset archive is not valid zstd: {exc}") from None
         raise
-    if top is None:
-        raise ConfigError("dataset archive is empty; it must hold one top-level directory")
-    if not (target / top).is_dir():
-        raise ConfigError(f"dataset archive's top-level entry {top!r} is not a directory")
-    hashing.drain()
-    return hashing.digest.hexdigest()
+    return top
 
 
 def _check_member(member: tarfile.TarInfo, top: str | None) -> str:
@@ -161,3 +177,83 @@ def _check_member(member: tarfile.TarInfo, top: str | None) -> str:
             f"{first!r}"
         )
     return first
+
+
+class _Prefetcher:
+    """Reads (and hashes) the raw stream on a background thread, ahead of the extractor.
+
+    Reading, hashing and decompressing then overlap with parsing and writing files: hashlib
+    and both decompressors release the GIL on large buffers.
+    """
+
+    _CHUNK = 1 << 20
+    _DEPTH = 8
+
+    def __init__(self, source: Any, raw: HashingReader) -> None:
+        self._raw = raw
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(self._DEPTH)
+        self._buffer = b""
+        self._eof = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._pump, args=(source,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, source: Any) -> None:
+        try:
+            while not self._stop.is_set():
+                chunk = source.read(self._CHUNK)
+                self._queue.put(chunk)
+                if not chunk:
+                    return
+        except BaseException as exc:  # handed to the reading thread
+            self._queue.put(exc)
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._eof and (size < 0 or len(self._buffer) < size):
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                self._eof = True
+            self._buffer += item
+        if size < 0 or size >= len(self._buffer):
+            out, self._buffer = self._buffer, b""
+        else:
+            out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
+
+    def readable(self) -> bool:
+        return True
+
+    def drain(self) -> None:
+        """Read to the end (tar padding, trailing bytes) so the hash covers every byte."""
+        while self.read(self._CHUNK):
+            pass
+        self._raw.drain()
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.1)
+
+
+class _GunzipReader:
+    """Decompresses a gzip stream (one or more members) as it is read."""
+
+    def __init__(self, raw: HashingReader) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            chunk = self._raw.read(1 << 20)
+            if not chunk:
+                return self._inflate.flush()
+            out = self._inflate.decompress(chunk)
+            while self._inflate.eof and self._inflate.unused_data:
+                rest = self._inflate.unused_data
+                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                out += self._inflate.decompress(rest)
+            if out:
+                return out

@@ -70,7 +70,7 @@ class JobParameters:
         }
 
     def to_json(self) -> bytes:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True).encode() + b"\n"
+        return json.dumps(self.to_dict(), indent=2).encode() + b"\n"
 
 
 def _artifact(data: Any, where: str) -> ArtifactRef:

@@ -62,13 +62,19 @@ def test_checksum_mismatch_leaves_nothing_in_the_cache(tmp_path: Path) -> None:
 
 MALICIOUS = {
     "absolute path": [member("/etc/evil")],
-    "dot-dot": [member("db/"  , kind=tarfile.DIRTYPE), member("db/../../evil")],
-    "symlink outside": [member("db/", kind=tarfile.DIRTYPE),
-                        member("db/link", kind=tarfile.SYMTYPE, link="../../etc/passwd")],
-    "absolute symlink": [member("db/", kind=tarfile.DIRTYPE),
-                         member("db/link", kind=tarfile.SYMTYPE, link="/etc/passwd")],
-    "hardlink outside": [member("db/", kind=tarfile.DIRTYPE),
-                         member("db/hard", kind=tarfile.LNKTYPE, link="../etc/passwd")],
+    "dot-dot": [member("db/", kind=tarfile.DIRTYPE), member("db/../../evil")],
+    "symlink outside": [
+        member("db/", kind=tarfile.DIRTYPE),
+        member("db/link", kind=tarfile.SYMTYPE, link="../../etc/passwd"),
+    ],
+    "absolute symlink": [
+        member("db/", kind=tarfile.DIRTYPE),
+        member("db/link", kind=tarfile.SYMTYPE, link="/etc/passwd"),
+    ],
+    "hardlink outside": [
+        member("db/", kind=tarfile.DIRTYPE),
+        member("db/hard", kind=tarfile.LNKTYPE, link="../etc/passwd"),
+    ],
 }
 
 

@@ -51,8 +51,12 @@ def test_defaults_of_the_original_apply() -> None:
 
 def test_options_override_the_file_and_merge_tables() -> None:
     job = parse_job(
-        macro_job(), {"--warmup-count": "1000", "neo4j-deployment": "server:/tmp/neo4j.tgz",
-                      "artifacts": {"extra": "x.jar"}}
+        macro_job(),
+        {
+            "--warmup-count": "1000",
+            "neo4j-deployment": "server:/tmp/neo4j.tgz",
+            "artifacts": {"extra": "x.jar"},
+        },
     )
     assert job.warmup_count == 1000
     assert job.neo4j_deployment == "server:/tmp/neo4j.tgz"
@@ -72,37 +76,64 @@ def test_enum_values_are_case_insensitive() -> None:
     ("overrides", "expected"),
     [
         ({"tool": "gatling"}, "tool (--tool): 'gatling' is not one of: jmh, macro, command"),
-        ({"db_edition": "PRO"}, "db_edition (--db-edition): 'PRO' is not one of: COMMUNITY, "
-         "ENTERPRISE"),
+        (
+            {"db_edition": "PRO"},
+            "db_edition (--db-edition): 'PRO' is not one of: COMMUNITY, ENTERPRISE",
+        ),
         ({"warmup_count": "many"}, "warmup_count (--warmup-count): 'many' is not a whole number"),
         ({"warmup_count": -1}, "warmup_count (--warmup-count): -1 is below the minimum of 0"),
-        ({"measurement_count": 0},
-         "measurement_count (--measurement-count): 0 is below the minimum of 1"),
+        (
+            {"measurement_count": 0},
+            "measurement_count (--measurement-count): 0 is below the minimum of 1",
+        ),
         ({"forks": True}, "forks (--forks): True is not a whole number"),
-        ({"time_unit": "MINUTES"}, "time_unit (--time-unit): 'MINUTES' is not one of: "
-         "NANOSECONDS, MICROSECONDS, MILLISECONDS, SECONDS"),
-        ({"runtime": "FAST"}, "runtime (--runtime): 'FAST' is not one of: DEFAULT, INTERPRETED, "
-         "SLOTTED, COMPILED, PIPELINED, PARALLEL"),
+        (
+            {"time_unit": "MINUTES"},
+            "time_unit (--time-unit): 'MINUTES' is not one of: "
+            "NANOSECONDS, MICROSECONDS, MILLISECONDS, SECONDS",
+        ),
+        (
+            {"runtime": "FAST"},
+            "runtime (--runtime): 'FAST' is not one of: DEFAULT, INTERPRETED, "
+            "SLOTTED, COMPILED, PIPELINED, PARALLEL",
+        ),
         ({"planner": "IDP"}, "planner (--planner): 'IDP' is not one of: DEFAULT, RULE, COST"),
-        ({"execution_mode": "RUN"},
-         "execution_mode (--execution-mode): 'RUN' is not one of: EXECUTE, PLAN, PROFILE"),
-        ({"error_policy": "RETRY"}, "error_policy (--error-policy): 'RETRY' is not one of: "
-         "IGNORE, REPORT_THEN_FAIL, FAIL"),
-        ({"profilers": "GC,YOURKIT"}, "profilers (--profilers): unknown profiler 'YOURKIT'; "
-         "allowed: ASYNC, GC, JFR"),
+        (
+            {"execution_mode": "RUN"},
+            "execution_mode (--execution-mode): 'RUN' is not one of: EXECUTE, PLAN, PROFILE",
+        ),
+        (
+            {"error_policy": "RETRY"},
+            "error_policy (--error-policy): 'RETRY' is not one of: IGNORE, REPORT_THEN_FAIL, FAIL",
+        ),
+        (
+            {"profilers": "GC,YOURKIT"},
+            "profilers (--profilers): unknown profiler 'YOURKIT'; allowed: ASYNC, GC, JFR",
+        ),
         ({"profilers": "GC,GC"}, "profilers (--profilers): a profiler is listed twice"),
-        ({"profilers": "ASYNC(interval)"},
-         "profilers (--profilers): profiler parameter 'interval' of ASYNC is not key=value"),
-        ({"neo4j_deployment": "cluster"}, "neo4j_deployment (--neo4j-deployment): 'cluster' is "
-         "not 'embedded' or 'server:<path or URI of the product archive>'"),
+        (
+            {"profilers": "ASYNC(interval)"},
+            "profilers (--profilers): profiler parameter 'interval' of ASYNC is not key=value",
+        ),
+        (
+            {"neo4j_deployment": "cluster"},
+            "neo4j_deployment (--neo4j-deployment): 'cluster' is "
+            "not 'embedded' or 'server:<path or URI of the product archive>'",
+        ),
         ({"workload": "bad name!"}, "workload (--workload): 'bad name!' must be 1-128 characters"),
-        ({"min_measurement_duration": 700},
-         "min_measurement_duration (700) is greater than max_measurement_duration (600)"),
+        (
+            {"min_measurement_duration": 700},
+            "min_measurement_duration (700) is greater than max_measurement_duration (600)",
+        ),
         ({"colour": "blue"}, "colour: unknown field; known fields: tool, workload"),
-        ({"results_store_password": "hunter2"}, "results_store_password: secrets never go "
-         "into a job"),
-        ({"artifacts": {"neo4j-config": "neo4j.conf"}}, "artifacts.macro: required by the macro "
-         "tool"),
+        (
+            {"results_store_password": "hunter2"},
+            "results_store_password: secrets never go into a job",
+        ),
+        (
+            {"artifacts": {"neo4j-config": "neo4j.conf"}},
+            "artifacts.macro: required by the macro tool",
+        ),
         ({"artifacts": "macro.jar"}, "artifacts (--artifacts): must be a table of name = value"),
         ({"commands": {"x": "true"}}, "commands: only the command tool takes commands"),
         ({"queries": {"a": 1}}, "queries"),
@@ -127,7 +158,9 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_command_tool_needs_commands() -> None:
-    assert any("commands: the command tool needs" in p for p in problems_of(command_job(commands={})))
+    assert any(
+        "commands: the command tool needs" in p for p in problems_of(command_job(commands={}))
+    )
 
 
 def test_jmh_tool_needs_its_benchmarks_jar() -> None:
@@ -148,15 +181,25 @@ def test_profiler_spec_round_trips() -> None:
 
 def test_job_file_in_toml_and_yaml(tmp_path: Path) -> None:
     toml = tmp_path / "job.toml"
-    toml.write_text('tool = "command"\nworkload = "w"\nwarmup_count = 1\nmeasurement_count = 2\n'
-                    + "".join(f'{k} = "{v}"\n' for k, v in command_job().items()
-                              if k.startswith(("neo4j", "tool_", "teamcity", "parent", "trig")))
-                    + '[commands]\nx = "true"\n')
+    toml.write_text(
+        'tool = "command"\nworkload = "w"\nwarmup_count = 1\nmeasurement_count = 2\n'
+        + "".join(
+            f'{k} = "{v}"\n'
+            for k, v in command_job().items()
+            if k.startswith(("neo4j", "tool_", "teamcity", "parent", "trig"))
+        )
+        + '[commands]\nx = "true"\n'
+    )
     yaml_file = tmp_path / "job.yaml"
-    yaml_file.write_text("tool: command\nworkload: w\nwarmup_count: 1\nmeasurement_count: 2\n"
-                         + "".join(f"{k}: '{v}'\n" for k, v in command_job().items()
-                                   if k.startswith(("neo4j", "tool_", "teamcity", "parent", "trig")))
-                         + "commands:\n  x: 'true'\n")
+    yaml_file.write_text(
+        "tool: command\nworkload: w\nwarmup_count: 1\nmeasurement_count: 2\n"
+        + "".join(
+            f"{k}: '{v}'\n"
+            for k, v in command_job().items()
+            if k.startswith(("neo4j", "tool_", "teamcity", "parent", "trig"))
+        )
+        + "commands:\n  x: 'true'\n"
+    )
     assert load_job(toml) == load_job(yaml_file)
     assert load_job(toml, {"warmup_count": "7"}).warmup_count == 7
 

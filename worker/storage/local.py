@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,8 +120,6 @@ class LocalStore(Store):
         dest.parent.mkdir(parents=True, exist_ok=True)
         with _atomic_writer(dest) as out:
             out.write(data)
-        import hashlib
-
         info = self._record(dest, hashlib.sha256(data).hexdigest())
         return ObjectInfo(self.uri(key), info.size, info.sha256, info.etag)
 
@@ -159,10 +157,6 @@ class _atomic_writer:  # noqa: N801 - used like a function
             os.replace(self.tmp, self.dest)
         else:
             self.tmp.unlink(missing_ok=True)
-
-
-def copy_tree(src: Path, dest: Path) -> None:
-    shutil.copytree(src, dest, dirs_exist_ok=True)
 
 
 __all__ = ["LocalStore", "path_of", "sha256_file"]

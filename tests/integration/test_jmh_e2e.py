@@ -1,0 +1,116 @@
+"""End to end through the local path with a real JVM and real JMH (the quickstart's job)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scheduler.local import run_locally
+from worker.contract import ExitCode
+from worker.jobfile import load_job
+from worker.resultsdb import ResultsFilter
+from worker.resultsdb.sqlite import SqliteResultsStore
+
+REPO = Path(__file__).resolve().parents[2]
+JOB_FILE = REPO / "examples" / "jmh-quickstart" / "job.toml"
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def jar() -> Path:
+    path = REPO / "build" / "java" / "benchmarks.jar"
+    assert path.is_file(), "run scripts/build-java.sh (the test setup does)"
+    return path
+
+
+def test_example_job_end_to_end_stores_every_sample(tmp_path: Path, jar: Path) -> None:
+    job = load_job(
+        JOB_FILE,
+        {
+            "queries": "HashMapLookupBenchmark",
+            "measurement_count": "2",
+            "forks": "2",
+            "profilers": "GC,JFR",
+        },
+    )
+    result = run_locally([job], job_dir=JOB_FILE.parent, workspace=tmp_path)
+    assert result.exit_code == ExitCode.OK, result.reports[0].messages
+    with SqliteResultsStore(tmp_path / "results.sqlite") as store:
+        (run,) = store.runs(ResultsFilter())
+        metrics = store.metrics(ResultsFilter())
+    assert run.status == "SUCCEEDED" and run.tool == "jmh"
+    assert sorted(m.params["size"] for m in metrics) == ["100", "10000"]
+    for metric in metrics:
+        assert metric.benchmark == "HashMapLookupBenchmark.lookup"
+        assert len(metric.samples) == 2 * 2  # measurement iterations x forks
+        assert metric.unit == "us/op" and metric.mode == "avgt"
+        assert metric.summary["count"] == 4
+    doc = result.reports[0].document
+    assert doc is not None
+    prov = doc["provenance"]
+    assert prov["jdk_version"].startswith(("openjdk", "java"))
+    assert prov["artifacts"]["benchmarks"] and prov["cpu_model"] and prov["cores"] >= 1
+    recordings = doc["benchmarks"][0]["recordings"]
+    assert any("/gc-" in r and r.endswith(".log") for r in recordings)
+    assert any(r.endswith(".jfr") for r in recordings)
+
+
+def test_failing_benchmark_stops_a_fail_policy_job(tmp_path: Path, jar: Path) -> None:
+    job = load_job(
+        JOB_FILE,
+        {
+            "queries": "FailingBenchmark,StringBuildingBenchmark",
+            "error_policy": "FAIL",
+            "profilers": "",
+            "jvm_args": "-Dbenchinfra.example.fail=true",
+        },
+    )
+    result = run_locally([job], job_dir=JOB_FILE.parent, workspace=tmp_path)
+    doc = result.reports[0].document
+    assert result.exit_code == ExitCode.BENCHMARK_FAILED
+    assert doc is not None and doc["run"]["status"] == "FAILED"
+    assert [f["benchmark"] for f in doc["failures"]] == ["FailingBenchmark.maybeFail"]
+    assert doc["benchmarks"] == []  # FAIL stops before StringBuildingBenchmark (JMH order)
+
+
+def test_quickstart_task_and_results_json(tmp_path: Path, jar: Path) -> None:
+    env_ws = str(tmp_path / "ws")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "run-worker",
+            str(JOB_FILE),
+            "--workspace",
+            env_ws,
+            "--queries",
+            "StringBuildingBenchmark",
+            "--measurement-count",
+            "2",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "SUCCEEDED" in done.stderr
+    shown = subprocess.run(
+        [sys.executable, "-m", "invoke", "results", "--workspace", env_ws, "--metrics", "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = json.loads(shown.stdout)
+    assert {r["benchmark"] for r in rows} == {
+        "StringBuildingBenchmark.stringBuilder",
+        "StringBuildingBenchmark.stringJoin",
+    }
+    assert all(len(r["samples"]) == 2 for r in rows)

@@ -1,0 +1,74 @@
+"""The command line as users meet it: invoke tasks in a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def invoke(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_every_task_has_a_one_line_help() -> None:
+    done = invoke("--list")
+    assert done.returncode == 0
+    for name in ("run-worker", "check-job", "results"):
+        assert name in done.stdout
+
+
+def test_bad_input_exits_2_with_every_problem_and_no_traceback(tmp_path: Path) -> None:
+    job = REPO / "examples" / "jmh-quickstart" / "job.toml"
+    done = invoke(
+        "run-worker",
+        str(job),
+        "--workspace",
+        str(tmp_path / "ws"),
+        "--warmup-count",
+        "lots",
+        "--time-unit",
+        "MINUTES",
+        "--profilers",
+        "GC,XYZ",
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "warmup_count (--warmup-count): 'lots' is not a whole number" in done.stderr
+    assert "time_unit (--time-unit): 'MINUTES' is not one of" in done.stderr
+    assert "unknown profiler 'XYZ'" in done.stderr
+    assert not (tmp_path / "ws").exists()
+
+
+def test_missing_artifact_is_named_before_anything_is_uploaded(tmp_path: Path) -> None:
+    job = REPO / "examples" / "jmh-quickstart" / "job.toml"
+    done = invoke(
+        "run-worker",
+        str(job),
+        "--workspace",
+        str(tmp_path / "ws"),
+        "--artifact",
+        f"benchmarks={tmp_path}/missing.jar",
+    )
+    assert done.returncode == 2
+    assert "artifacts.benchmarks:" in done.stderr and "does not exist" in done.stderr
+    assert not (tmp_path / "ws").exists()
+
+
+def test_check_job_prints_the_validated_job() -> None:
+    done = invoke("check-job", str(REPO / "examples" / "command" / "job.toml"), "--forks", "3")
+    assert done.returncode == 0, done.stderr
+    assert '"forks": 3' in done.stdout
+
+
+def test_results_on_an_empty_workspace(tmp_path: Path) -> None:
+    done = invoke("results", "--workspace", str(tmp_path))
+    assert done.returncode == 0 and "no results match" in done.stderr
