@@ -40,9 +40,7 @@ def create_batch_resources(
 ) -> BatchSetup:
     """Bucket, log group, (secret), compute environment, queue and job definition."""
     s3 = aws.client("s3")
-    s3.create_bucket(
-        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": aws.region()}
-    )
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": aws.region()})
     logs = aws.client("logs")
     if not logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]:
         logs.create_log_group(logGroupName=LOG_GROUP)
