@@ -88,6 +88,9 @@ def _job_overrides(kwargs: dict[str, Any], artifact: list[str]) -> dict[str, Any
         "workspace": "local workspace (default: bench.workspace, .work)",
         "artifact": "artifact NAME=PATH, overriding the job file (repeatable)",
         "json": "print the run's results documents as JSON on stdout",
+        "image": "run in this worker image on the local Docker engine, as on Batch",
+        "job_parameters": "with --image: URI of an already prepared job-parameters.json",
+        "storage": "with --image: storage base (s3://...) the job is prepared in",
         **JOB_HELP,
     },
     iterable=["artifact"],
@@ -101,9 +104,16 @@ def run_worker(
     workspace: str | None = None,
     artifact: list[str] | None = None,
     json: bool = False,
+    image: str | None = None,
+    job_parameters: str | None = None,
+    storage: str | None = None,
     **job_fields: Any,
 ) -> None:
     """Run a benchmark job on this machine through the worker (no AWS needed)."""
+    if image:
+        overrides = _job_overrides(job_fields, artifact or [])
+        _run_in_image(c, image, job_parameters, job_file, overrides, storage, workspace)
+        return
     from scheduler.local import run_locally
     from scheduler.progress import TransferProgress
     from scheduler.render import runs_table, to_json
@@ -462,3 +472,389 @@ def costs_report(
             print(costs.format_csv(report), end="")
         else:
             print(costs.format_table(report))
+
+
+# --- images and Batch ---
+
+
+def _docker() -> Any:
+    import docker
+
+    return docker.from_env(timeout=900)
+
+
+def _stack(c: Context, env: str | None, batch_stack: str | None) -> str:
+    from scheduler.stackinfo import stack_name
+
+    return batch_stack or _setting(c, "batch_stack") or stack_name(env or _setting(c, "env"))
+
+
+def _storage(c: Context, storage: str | None, stack: str) -> str:
+    """The storage base: --storage, bench.storage, or the stack's ArtifactBucket."""
+    from scheduler.stackinfo import output, read_outputs
+
+    value = storage or _setting(c, "storage")
+    if value:
+        return str(value)
+    return f"s3://{output(read_outputs(stack), 'ArtifactBucket', stack)}"
+
+
+@task(
+    help={
+        "push": "push the image after building it",
+        "tag-suffix": "appended to the tag: <repo>:openjdk_17_<suffix> (e.g. your env name)",
+        "jdk": "JDK of the image as <vendor>_<major> (default openjdk_17)",
+        "repository": "image repository; default bench.repository or the stack's ECR repository",
+        "env": "environment whose stack (benchmarking-<env>) provides the ECR repository",
+        "build-arg": "extra Docker build argument NAME=VALUE (repeatable)",
+    },
+    iterable=["build_arg"],
+)
+def build_worker(
+    c: Context,
+    push: bool = False,
+    tag_suffix: str | None = None,
+    jdk: str | None = None,
+    repository: str | None = None,
+    env: str | None = None,
+    build_arg: list[str] | None = None,
+) -> None:
+    """Build the worker image (and push it with --push); prints the reference and digest."""
+    from scheduler import images
+    from worker import aws
+    from worker.errors import ConfigError
+
+    with _errors():
+        env = env or _setting(c, "env")
+        tag = images.image_tag(jdk or _setting(c, "jdk") or images.DEFAULT_JDK, tag_suffix)
+        repo = repository or _setting(c, "repository")
+        auth = None
+        if repo is None:
+            from scheduler.stackinfo import output, read_outputs, stack_name
+
+            stack = stack_name(env)
+            repo = output(read_outputs(stack), "WorkerRepositoryUri", stack)
+            if push:
+                auth = images.ecr_auth(aws.client("ecr"))
+        elif push and os.environ.get("BENCH_REGISTRY_USER"):
+            auth = images.RegistryAuth(
+                images.registry_of(repo),
+                os.environ["BENCH_REGISTRY_USER"],
+                os.environ.get("BENCH_REGISTRY_PASSWORD", ""),
+            )
+        args = {}
+        for item in build_arg or []:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise ConfigError(f"--build-arg {item!r} is not NAME=VALUE")
+            args[name] = value
+        reference = f"{repo}:{tag}"
+        client = _docker()
+        _err("building wheels for the image")
+        images.build_wheels(REPO, on_line=_err)
+        images.build_image(client, REPO, reference, buildargs=args, on_line=_err)
+        if not push:
+            print(reference)
+            return
+        result = images.push_image(client, reference, auth=auth, on_line=_err)
+        print(f"{result.reference} {result.digest}")
+
+
+@task(
+    help={
+        "job-file": "job file (TOML or YAML); options given here override it",
+        "workloads": "workload to run (repeatable: one job per workload)",
+        "partitions": "split each workload's queries into this many jobs",
+        "job-queue": "stack output key (e.g. JobQueueM5dXlarge) or queue name/ARN",
+        "job-definition": "stack output key (e.g. JobDefinitionM5dXlargeOpenjdk17) or name/ARN",
+        "capabilities": "choose by capabilities, e.g. 'AWS:instanceType=m5d.xlarge,jdk=openjdk-17'",
+        "batch-stack": "stack to read outputs/resources from (default benchmarking-<env>)",
+        "env": "environment name (tags, default stack)",
+        "storage": "storage base URI for artifacts and runs (default: the stack's bucket)",
+        "timeout-minutes": "Batch timeout of each job attempt, minutes (default 360)",
+        "attempts": "Batch attempts per job; only exit 75 and host terminations retry",
+        "artifact": "artifact NAME=PATH, overriding the job file (repeatable)",
+        "wait": "watch the run until it ends (exit 3 when a job failed)",
+        "json": "print the submitted run as JSON on stdout",
+        **{k: v for k, v in JOB_HELP.items() if k != "workload"},
+    },
+    iterable=["workloads", "artifact"],
+    positional=["job_file"],
+    auto_shortflags=False,
+)
+@_with_job_options
+def schedule(
+    c: Context,
+    job_file: str | None = None,
+    workloads: list[str] | None = None,
+    partitions: int | None = None,
+    job_queue: str | None = None,
+    job_definition: str | None = None,
+    capabilities: str | None = None,
+    batch_stack: str | None = None,
+    env: str | None = None,
+    storage: str | None = None,
+    timeout_minutes: int | None = None,
+    attempts: int | None = None,
+    artifact: list[str] | None = None,
+    wait: bool = False,
+    json: bool = False,
+    **job_fields: Any,
+) -> None:
+    """Validate, upload artifacts once, submit one Batch job per workload; print the run."""
+    from scheduler.batch import BatchClient
+    from scheduler.schedule import ScheduleRequest, load_jobs, schedule_run
+    from scheduler.submit import resolve_target
+    from worker.storage import open_store
+
+    as_json = json
+    with _errors():
+        options = _job_overrides(job_fields, artifact or [])
+        request = ScheduleRequest(
+            Path(job_file) if job_file else None,
+            options,
+            tuple(workloads or ()),
+            int(partitions or 1),
+        )
+        load_jobs(request)  # validate before touching AWS
+        env = env or _setting(c, "env") or ""
+        stack = _stack(c, env, batch_stack)
+        batch = BatchClient()
+        target = resolve_target(
+            stack=stack,
+            job_queue=job_queue or _setting(c, "job_queue"),
+            job_definition=job_definition or _setting(c, "job_definition"),
+            capability_text=capabilities,
+            batch=batch,
+        )
+        store = open_store(_storage(c, storage, stack))
+        run, uploaded, sent = schedule_run(
+            request,
+            store,
+            target,
+            batch,
+            env=env,
+            timeout_seconds=int(timeout_minutes) * 60 if timeout_minutes else None,
+            attempts=int(attempts) if attempts else None,
+        )
+        _err(
+            f"artifacts uploaded: {uploaded} ({sent} bytes); queue {target.queue}, "
+            f"job definition {target.job_definition}"
+        )
+        if as_json:
+            print(
+                _json_dump(
+                    {
+                        "run_id": run.run_id,
+                        "storage": store.base_uri,
+                        "jobs": [j.__dict__ for j in run.jobs],
+                    }
+                )
+            )
+        else:
+            print(run.run_id)
+            for job in run.jobs:
+                print(f"{job.job_id} {job.name}")
+                _err(f"  logs: invoke logs {job.job_id} --follow  (group {run.log_group})")
+            _err(f"watch: invoke watch {run.run_id} --storage {store.base_uri}")
+    if wait:
+        watch(c, run.run_id, storage=store.base_uri)
+
+
+def _json_dump(data: Any) -> str:
+    import json as _json
+
+    return _json.dumps(data, indent=2, sort_keys=True, default=str)
+
+
+def _render_table(update: Any) -> str:
+    rows = [f"{'JOB':<48} {'STATUS':<10} {'TRY':>3}  REASON"]
+    for job in update.jobs.values():
+        rows.append(
+            f"{job.name[:48]:<48} {job.status.value:<10} {len(job.attempts):>3}  {job.reason[:60]}"
+        )
+    return "\n".join(rows)
+
+
+@task(
+    help={
+        "run-id": "the run id printed by schedule",
+        "storage": "storage base URI holding runs/<run id>/manifest.json",
+        "env": "environment (its stack's bucket is the default storage)",
+        "batch-stack": "stack whose ArtifactBucket is the default storage",
+        "timeout": "give up after this many seconds (the jobs keep running)",
+        "interval": "seconds between polls (default 10)",
+        "json": "print the final job states as JSON on stdout",
+    }
+)
+def watch(
+    c: Context,
+    run_id: str,
+    storage: str | None = None,
+    env: str | None = None,
+    batch_stack: str | None = None,
+    timeout: float | None = None,
+    interval: float | None = None,
+    json: bool = False,
+) -> None:
+    """Watch a run until its jobs end: exit 0 all succeeded, 3 any failed; Ctrl-C detaches."""
+    from scheduler import watch as watching
+    from scheduler.batch import BatchClient
+    from scheduler.logs import describe_log_location
+    from worker import aws
+    from worker.storage import open_store
+
+    as_json = json
+    with _errors():
+        store = open_store(_storage(c, storage, _stack(c, env, batch_stack)))
+        jobs = watching.run_jobs(store, run_id)
+        batch = BatchClient()
+        live = sys.stderr.isatty()
+        states: dict[str, Any] = {}
+        try:
+            for update in watching.iter_updates(
+                batch,
+                list(jobs),
+                interval=float(interval or 10.0),
+                timeout=float(timeout) if timeout else None,
+            ):
+                states = dict(update.jobs)
+                if live:
+                    _err("\x1b[2J\x1b[H" + _render_table(update))
+                for change in update.changes:
+                    j = change.job
+                    why = f" ({j.reason})" if j.reason else ""
+                    retry = f", attempt {len(j.attempts) + 1}" if change.retried else ""
+                    _err(f"{j.name} - job {j.job_id} is {j.status.value}{why}{retry}")
+        except KeyboardInterrupt:
+            _err(
+                f"detached; the jobs keep running. Re-attach with: invoke watch {run_id} "
+                f"--storage {store.base_uri}"
+            )
+            raise Exit(code=130) from None
+        result = watching.outcome(states)
+        watching.record_jobs(store, run_id, states)
+        if as_json:
+            print(_json_dump([j.__dict__ for j in result.jobs]))
+        region = aws.region()
+        watching.check_outcome(result, lambda j: describe_log_location(j, region))
+        _err(f"all {len(result.jobs)} job(s) of run {run_id} succeeded")
+
+
+@task(
+    help={
+        "run-id": "the run to cancel",
+        "storage": "storage base URI holding runs/<run id>/manifest.json",
+        "env": "environment (its stack's bucket is the default storage)",
+        "batch-stack": "stack whose ArtifactBucket is the default storage",
+        "reason": "reason recorded with each terminated job",
+    }
+)
+def cancel(
+    c: Context,
+    run_id: str,
+    storage: str | None = None,
+    env: str | None = None,
+    batch_stack: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Terminate every unfinished job of a run; prints the terminated job ids."""
+    from scheduler import watch as watching
+    from scheduler.batch import BatchClient
+    from worker.storage import open_store
+
+    with _errors():
+        store = open_store(_storage(c, storage, _stack(c, env, batch_stack)))
+        jobs = watching.run_jobs(store, run_id)
+        cancelled = watching.cancel_run(
+            BatchClient(), list(jobs), reason or f"run {run_id} cancelled by the operator"
+        )
+        for job in cancelled:
+            print(job.job_id)
+        _err(f"terminated {len(cancelled)} unfinished job(s) of run {run_id}")
+
+
+@task(
+    help={
+        "job-id": "Batch job id (schedule and watch print them)",
+        "follow": "keep reading while the job runs",
+    }
+)
+def logs(c: Context, job_id: str, follow: bool = False) -> None:
+    """Print a Batch job's log events (CloudWatch Logs); --follow while it runs."""
+    from scheduler.logs import iter_job_log
+
+    with _errors():
+        for event in iter_job_log(job_id, follow=bool(follow)):
+            print(event.message, flush=True)
+
+
+def _run_in_image(
+    c: Context,
+    image: str,
+    job_parameters: str | None,
+    job_file: str | None,
+    overrides: dict[str, Any],
+    storage: str | None,
+    workspace: str | None,
+) -> None:
+    """``run-worker --image``: prepare the job (unless --job-parameters names one) in the
+    storage, then run the worker image on the local engine with Batch's arguments."""
+    from scheduler.local_run import build_local_run, run_local
+    from scheduler.plan import prepare_run
+    from worker.errors import ConfigError
+    from worker.jobfile import load_job
+    from worker.storage import open_store
+
+    with _errors():
+        if job_parameters is None:
+            base = storage or _setting(c, "storage")
+            if not base:
+                raise ConfigError(
+                    "--image needs --job-parameters URI, or a job file and --storage (an s3:// "
+                    "base the container can reach, e.g. the sandbox bucket)"
+                )
+            path = Path(job_file) if job_file else None
+            job = load_job(path, overrides)
+            plan = prepare_run(
+                [job], open_store(str(base)), job_dir=path.parent if path else Path.cwd()
+            )
+            job_parameters = plan.jobs[0].parameters_uri
+            print(plan.jobs[0].results_uri)
+        spec = build_local_run(
+            image, job_parameters, os.environ, workspace=Path(workspace) if workspace else None
+        )
+        _err(f"running {image} as job {spec.name}: run --job-parameters {job_parameters}")
+        code = run_local(_docker(), spec, _err)
+    if code != 0:
+        raise Exit(f"error: the worker exited with {code}", code)
+
+
+def _sandbox_dir(c: Context) -> Path:
+    return Path(_setting(c, "sandbox_dir") or REPO / ".work" / "sandbox")
+
+
+@task(
+    help={
+        "image": "worker image the sandbox's Batch job definition runs (default: build one)",
+    }
+)
+def sandbox_up(c: Context, image: str | None = None) -> None:
+    """Start a local AWS (moto server, Batch running the worker image) and a registry."""
+    from tests.services.sandbox import start_sandbox
+
+    with _errors():
+        state = start_sandbox(_sandbox_dir(c), image=image, on_line=_err)
+    _err('sandbox is up; export these variables (eval "$(invoke sandbox-up)" works too):')
+    for key, value in state.env.items():
+        print(f"export {key}={value}")
+
+
+@task
+def sandbox_down(c: Context) -> None:
+    """Stop the sandbox's moto server and registry and remove its job containers."""
+    from tests.services.sandbox import stop_sandbox
+
+    with _errors():
+        for line in stop_sandbox(_sandbox_dir(c)):
+            _err(line)

@@ -44,7 +44,7 @@ from typing import Any
 
 import yaml
 
-from worker.contract import Env
+from worker.contract import BATCH_JOB_PARAMETERS, Env
 from worker.errors import ConfigError
 
 STACK_DIR = Path(__file__).resolve().parent.parent / "stack"
@@ -543,6 +543,8 @@ def _image(jdk: str) -> dict[str, Any]:
 def _job_definition(it: InstanceType, jdk: str, jobs: JobSettings) -> dict[str, Any]:
     container = {
         "Image": _image(jdk),
+        # the image's entry point is the bootstrap; Batch passes only the parameters' URI
+        "Command": ["run", "--job-parameters", f"Ref::{BATCH_JOB_PARAMETERS}"],
         "ResourceRequirements": [
             {"Type": "VCPU", "Value": str(it.vcpus)},
             {"Type": "MEMORY", "Value": str(it.job_memory_mib)},

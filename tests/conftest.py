@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from scheduler import images
 from tests.services.moto import MotoServer, run_moto_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,3 +41,62 @@ def aws(moto_server: MotoServer) -> Iterator[MotoServer]:
     """The moto server, wiped before the test."""
     moto_server.reset()
     yield moto_server
+
+
+# --- Docker engine, base image, registries and the worker image (issue 3) ---
+
+WORKER_TEST_REPOSITORY = "bench-test/worker"
+
+
+@pytest.fixture(scope="session")
+def docker_engine(services_dir: Path) -> Iterator[Any]:
+    """The real engine: installed and started when missing, stopped again if we started it.
+
+    At the end, job containers that moto Batch left behind (made from the test worker image)
+    are removed.
+    """
+    from tests.services.docker_engine import remove_containers, start_engine, stop_engine
+
+    engine = start_engine(services_dir / "docker")
+    try:
+        yield engine
+    finally:
+        remove_containers(engine, [f"{WORKER_TEST_REPOSITORY}:{images.image_tag(suffix='test')}"])
+        stop_engine(engine)
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_engine: Any) -> str:
+    """``debian:bookworm-slim``, made locally with debootstrap once (cached in the engine)."""
+    from tests.services.docker_engine import ensure_base_image
+
+    return ensure_base_image(docker_engine)
+
+
+@pytest.fixture(scope="session")
+def registry(services_dir: Path, docker_engine: Any) -> Iterator[Any]:
+    from tests.services.registry import run_registry
+
+    with run_registry(services_dir / "registry") as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def auth_registry(services_dir: Path, docker_engine: Any) -> Iterator[Any]:
+    from tests.services.registry import run_registry
+
+    with run_registry(services_dir / "auth-registry", auth=("bench", "right-password")) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def worker_image(docker_engine: Any, base_image: str) -> str:
+    """The worker image built from this checkout, once per session."""
+    client = docker_engine.client()
+    reference = f"{WORKER_TEST_REPOSITORY}:{images.image_tag(suffix='test')}"
+    try:
+        images.build_wheels(REPO)
+        images.build_image(client, REPO, reference)
+    finally:
+        client.close()
+    return reference

@@ -72,3 +72,7 @@ SECRET_KEYS = frozenset(
         "token",
     }
 )
+
+#: The one Batch job parameter: the URI of the job's ``job-parameters.json``. Job definitions
+#: run ``bootstrap-worker.sh run --job-parameters Ref::jobParameters``.
+BATCH_JOB_PARAMETERS = "jobParameters"

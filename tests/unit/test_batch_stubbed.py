@@ -1,0 +1,147 @@
+"""What moto cannot produce, pinned with botocore's Stubber: throttling and 5xx retries,
+DescribeJobs over 100 ids, array-job children, retry attempts, log paging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from scheduler.batch import BatchClient, JobStatus
+from scheduler.errors import BatchError
+from scheduler.logs import LogStreamMissingError, iter_job_log
+from scheduler.watch import iter_updates
+
+
+@pytest.fixture
+def raw() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client(
+        "batch", region_name="eu-north-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+def job(job_id: str, status: str = "RUNNING", **extra: Any) -> dict[str, Any]:
+    return {
+        "jobId": job_id,
+        "jobName": f"name-{job_id}",
+        "jobQueue": "q",
+        "status": status,
+        "jobDefinition": "def",
+        "startedAt": 1,
+        **extra,
+    }
+
+
+def test_throttling_and_server_errors_are_retried(raw: tuple[Any, Stubber]) -> None:
+    client, stub = raw
+    stub.add_client_error("describe_jobs", "TooManyRequestsException", http_status_code=429)
+    stub.add_client_error("describe_jobs", "ServerException", http_status_code=500)
+    stub.add_response("describe_jobs", {"jobs": [job("a")]})
+    sleeps: list[float] = []
+    found = BatchClient(client, sleep=sleeps.append).describe_jobs(["a"])
+    assert [j.job_id for j in found] == ["a"]
+    assert sleeps == [1.0, 2.0]
+
+
+def test_retries_give_up_with_a_clear_error(raw: tuple[Any, Stubber]) -> None:
+    client, stub = raw
+    for _ in range(3):
+        stub.add_client_error("submit_job", "ThrottlingException", http_status_code=400)
+    with pytest.raises(BatchError, match="submit_job failed: ThrottlingException"):
+        BatchClient(client, sleep=lambda _: None, max_attempts=3).submit_job(
+            {"jobName": "n", "jobQueue": "q", "jobDefinition": "d"}
+        )
+
+
+def test_client_errors_are_not_retried(raw: tuple[Any, Stubber]) -> None:
+    client, stub = raw
+    stub.add_client_error("terminate_job", "ClientException", "no such job", 400)
+    sleeps: list[float] = []
+    with pytest.raises(BatchError, match="no such job"):
+        BatchClient(client, sleep=sleeps.append).terminate_job("x", "because")
+    assert sleeps == []
+
+
+def test_describe_jobs_asks_in_chunks_of_100(raw: tuple[Any, Stubber]) -> None:
+    client, stub = raw
+    ids = [f"j{i:03d}" for i in range(250)]
+    for chunk in (ids[:100], ids[100:200], ids[200:]):
+        stub.add_response(
+            "describe_jobs", {"jobs": [job(i) for i in chunk]}, expected_params={"jobs": chunk}
+        )
+    facade = BatchClient(client)
+    assert len(facade.describe_jobs(ids)) == 250
+    assert facade.calls == {"describe_jobs": 3}
+
+
+def test_array_job_children(raw: tuple[Any, Stubber]) -> None:
+    client, stub = raw
+    parent = job("p", "PENDING", arrayProperties={"size": 3, "statusSummary": {}})
+    stub.add_response("describe_jobs", {"jobs": [parent]})
+    children = [job(f"p:{i}", "SUCCEEDED", arrayProperties={"index": i}) for i in range(3)]
+    stub.add_response(
+        "describe_jobs", {"jobs": children}, expected_params={"jobs": ["p:0", "p:1", "p:2"]}
+    )
+    facade = BatchClient(client)
+    (described,) = facade.describe_jobs(["p"])
+    assert described.array_size == 3
+    kids = facade.describe_children(described)
+    assert [k.job_id for k in kids] == ["p:0", "p:1", "p:2"]
+    assert all(k.array_size is None for k in kids)
+
+
+def test_watch_reports_a_retried_attempt_then_the_end(raw: tuple[Any, Stubber]) -> None:
+    client, stub = raw
+    first = {"container": {"exitCode": 75}, "statusReason": "transient", "startedAt": 1}
+    host = {"container": {}, "statusReason": "Host EC2 (instance i-1) terminated.", "startedAt": 2}
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNING")]})
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNABLE", attempts=[first])]})
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNABLE", attempts=[first])]})
+    stub.add_response(
+        "describe_jobs",
+        {"jobs": [job("a", "FAILED", attempts=[first, host], container={"exitCode": 3})]},
+    )
+    clock = iter(range(100))
+    updates = list(
+        iter_updates(
+            BatchClient(client), ["a"], interval=1, sleep=lambda _: None, clock=lambda: next(clock)
+        )
+    )
+    assert [[c.job.status for c in u.changes] for u in updates] == [
+        [JobStatus.RUNNING],
+        [JobStatus.RUNNABLE],
+        [JobStatus.FAILED],
+    ]
+    assert updates[1].changes[0].retried
+    final = updates[-1].jobs["a"]
+    assert len(final.attempts) == 2
+    assert final.reason == "Host EC2 (instance i-1) terminated."
+
+
+def test_logs_page_to_the_end_and_say_when_the_stream_is_missing(
+    raw: tuple[Any, Stubber],
+) -> None:
+    client, stub = raw
+    logs = boto3.client(
+        "logs", region_name="eu-north-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    stub.add_response(
+        "describe_jobs",
+        {"jobs": [job("a", "SUCCEEDED", container={"logStreamName": "def/default/a"})]},
+    )
+    with Stubber(logs) as log_stub:
+        ev = [{"timestamp": i, "message": f"line {i}", "ingestionTime": i} for i in range(3)]
+        log_stub.add_response("get_log_events", {"events": ev[:2], "nextForwardToken": "f/1"})
+        log_stub.add_response("get_log_events", {"events": ev[2:], "nextForwardToken": "f/2"})
+        log_stub.add_response("get_log_events", {"events": [], "nextForwardToken": "f/2"})
+        lines = [e.message for e in iter_job_log("a", batch=BatchClient(client), logs=logs)]
+    assert lines == ["line 0", "line 1", "line 2"]
+    stub.add_response("describe_jobs", {"jobs": [job("b", "RUNNABLE")]})
+    with pytest.raises(LogStreamMissingError, match=r"has no log stream yet.*--follow"):
+        list(iter_job_log("b", batch=BatchClient(client), logs=logs))
