@@ -18,3 +18,4 @@ fi
 python3 -m pip install -q --disable-pip-version-check -e ".[ops,test]"
 
 scripts/build-java.sh
+scripts/build-neo4j-harness.sh
