@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.services.moto import MotoServer, run_moto_server
+from tests.services.neo4j import HARNESS_JAR, Neo4jServer, run_neo4j, wipe_neo4j
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,3 +40,25 @@ def aws(moto_server: MotoServer) -> Iterator[MotoServer]:
     """The moto server, wiped before the test."""
     moto_server.reset()
     yield moto_server
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(services_dir: Path) -> Iterator[Neo4jServer]:
+    """A real Neo4j (test harness) on 127.0.0.1, auth on; started once per session.
+
+    Tests may ``stop()`` and ``start()`` it (same port, same data); the ``neo4j`` fixture
+    starts it again if a test left it stopped.
+    """
+    if not HARNESS_JAR.is_file():
+        pytest.fail(f"{HARNESS_JAR} is missing: run scripts/install-test-deps.sh")
+    with run_neo4j(services_dir / "neo4j") as server:
+        yield server
+
+
+@pytest.fixture
+def neo4j(neo4j_server: Neo4jServer) -> Iterator[Neo4jServer]:
+    """The Neo4j server, running and emptied (constraints stay) before the test."""
+    if not neo4j_server.running:
+        neo4j_server.start()
+    wipe_neo4j(neo4j_server)
+    yield neo4j_server
