@@ -91,6 +91,8 @@ def open_driver(creds: StoreCredentials, policy: RetryPolicy) -> Any:
             connection_timeout=policy.connection_timeout,
             connection_acquisition_timeout=policy.connection_timeout * 2,
             max_transaction_retry_time=policy.transaction_retry_time,
+            # the statements are fixed and reviewed: no per-query hints in the logs
+            notifications_min_severity="OFF",
         )
     except (ValueError, neo4j.exceptions.ConfigurationError) as exc:
         raise ConfigError(f"results store {creds.uri!r}: {exc}") from None
