@@ -8,9 +8,11 @@ Each task resolves its options (falling back to ``invoke.yaml``), calls one func
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import inspect
 import json
+import json as _json_module
 import logging
 import os
 import sys
@@ -22,8 +24,15 @@ from typing import Any
 from invoke import Context, Exit, task
 
 from scheduler import ami, costs, stack, stacktemplate
+from scheduler.compare import Verdict, compare_metrics, format_comparisons
+from scheduler.resultsync import sync_results
+from worker.contract import ExitCode
 from worker.errors import BenchInfraError, ConfigError
 from worker.job import FIELDS
+from worker.params import ResultsStoreRef
+from worker.resultsdb import ResultsFilter, ResultsStore
+from worker.resultsdb.factory import open_results_store
+from worker.storage import join_uri, open_store
 
 # botocore's DEBUG records hold whole request bodies, NoEcho stack parameters included: keep
 # them off even when the root logger is turned up.
@@ -178,23 +187,55 @@ def check_job(
     print(to_json(job.to_dict()))
 
 
+_STORE_HELP = {
+    "store_uri": "results store: bolt://, neo4j://, neo4j+s:// or sqlite:///path "
+    "(default: setting results_store_uri, BENCH_RESULTS_STORE_URI, the secret, "
+    "else the embedded store in the workspace)",
+    "store_user": "results-store user (default: setting results_store_user, "
+    "BENCH_RESULTS_STORE_USER or the secret's username)",
+    "store_secret": "Secrets Manager secret {username, password, uri} (default: setting "
+    "results_store_secret or BENCH_RESULTS_STORE_SECRET); the password never goes on a "
+    "command line: it comes from the secret or BENCH_RESULTS_STORE_PASSWORD",
+    "database": "Neo4j database name (default: setting results_store_database, else neo4j)",
+    "workspace": "local workspace holding the embedded store (default: setting workspace)",
+}
+
+
+def _open_results_store(
+    c: Context,
+    *,
+    store_uri: str | None,
+    store_user: str | None,
+    store_secret: str | None,
+    database: str | None,
+    workspace: str | None,
+) -> ResultsStore:
+    ref = ResultsStoreRef(
+        uri=_setting(c, "results_store_uri", store_uri) or "",
+        user=_setting(c, "results_store_user", store_user) or "",
+        secret_id=_setting(c, "results_store_secret", store_secret) or "",
+        database=_setting(c, "results_store_database", database) or "neo4j",
+    )
+    ws = Path(_setting(c, "workspace", workspace) or ".work").resolve()
+    return open_results_store(ref, workspace=ws)
+
+
 @task(
     help={
-        "workspace": "local workspace holding the embedded store (default: .work)",
         "run_id": "only this test run id",
         "workload": "only this workload",
-        "benchmark": "only runs/metrics of this benchmark (e.g. StringBenchmark.concat)",
+        "benchmark": "only runs/metrics of this benchmark (e.g. StringBuildingBenchmark.concat)",
         "branch": "only this neo4j branch",
         "build": "only this CI build",
         "since": "only runs started at or after this ISO date/time",
         "metrics": "show per-benchmark metrics instead of runs",
         "json": "print JSON on stdout",
         "limit": "at most this many rows (default 50)",
+        **_STORE_HELP,
     }
 )
 def results(
     c: Context,
-    workspace: str | None = None,
     run_id: str | None = None,
     workload: str | None = None,
     benchmark: str | None = None,
@@ -204,12 +245,14 @@ def results(
     metrics: bool = False,
     json: bool = False,
     limit: int = 50,
+    store_uri: str | None = None,
+    store_user: str | None = None,
+    store_secret: str | None = None,
+    database: str | None = None,
+    workspace: str | None = None,
 ) -> None:
     """Show stored benchmark runs and their metrics (table, or --json)."""
     from scheduler.render import metrics_table, runs_table, to_json
-    from worker.params import ResultsStoreRef
-    from worker.resultsdb import ResultsFilter
-    from worker.resultsdb.factory import open_results_store
 
     with _errors():
         flt = ResultsFilter(
@@ -221,8 +264,14 @@ def results(
             since=since,
             limit=limit,
         )
-        ws = Path(_setting(c, "workspace", workspace)).resolve()
-        with open_results_store(ResultsStoreRef(), workspace=ws) as store:
+        with _open_results_store(
+            c,
+            store_uri=store_uri,
+            store_user=store_user,
+            store_secret=store_secret,
+            database=database,
+            workspace=workspace,
+        ) as store:
             rows: list[Any] = store.metrics(flt) if metrics else store.runs(flt)
     if json:
         print(to_json(rows))
@@ -667,15 +716,6 @@ def _json_dump(data: Any) -> str:
     return _json.dumps(data, indent=2, sort_keys=True, default=str)
 
 
-def _render_table(update: Any) -> str:
-    rows = [f"{'JOB':<48} {'STATUS':<10} {'TRY':>3}  REASON"]
-    for job in update.jobs.values():
-        rows.append(
-            f"{job.name[:48]:<48} {job.status.value:<10} {len(job.attempts):>3}  {job.reason[:60]}"
-        )
-    return "\n".join(rows)
-
-
 @task(
     help={
         "run-id": "the run id printed by schedule",
@@ -685,6 +725,7 @@ def _render_table(update: Any) -> str:
         "timeout": "give up after this many seconds (the jobs keep running)",
         "interval": "seconds between polls (default 10)",
         "json": "print the final job states as JSON on stdout",
+        **_STORE_HELP,
     }
 )
 def watch(
@@ -696,45 +737,58 @@ def watch(
     timeout: float | None = None,
     interval: float | None = None,
     json: bool = False,
+    store_uri: str | None = None,
+    store_user: str | None = None,
+    store_secret: str | None = None,
+    database: str | None = None,
+    workspace: str | None = None,
 ) -> None:
     """Watch a run until its jobs end: exit 0 all succeeded, 3 any failed; Ctrl-C detaches."""
     from scheduler import watch as watching
     from scheduler.batch import BatchClient
     from scheduler.logs import describe_log_location
+    from scheduler.plan import read_manifest
+    from scheduler.render import format_change, jobs_table
     from worker import aws
-    from worker.storage import open_store
 
-    as_json = json
     with _errors():
         store = open_store(_storage(c, storage, _stack(c, env, batch_stack)))
+        manifest = read_manifest(store, run_id)
         jobs = watching.run_jobs(store, run_id)
-        batch = BatchClient()
         live = sys.stderr.isatty()
         states: dict[str, Any] = {}
         try:
             for update in watching.iter_updates(
-                batch,
+                BatchClient(),
                 list(jobs),
                 interval=float(interval or 10.0),
                 timeout=float(timeout) if timeout else None,
             ):
                 states = dict(update.jobs)
                 if live:
-                    _err("\x1b[2J\x1b[H" + _render_table(update))
+                    _err("\x1b[2J\x1b[H" + jobs_table(update.jobs.values()))
                 for change in update.changes:
-                    j = change.job
-                    why = f" ({j.reason})" if j.reason else ""
-                    retry = f", attempt {len(j.attempts) + 1}" if change.retried else ""
-                    _err(f"{j.name} - job {j.job_id} is {j.status.value}{why}{retry}")
+                    _err(format_change(change))
         except KeyboardInterrupt:
             _err(
                 f"detached; the jobs keep running. Re-attach with: invoke watch {run_id} "
                 f"--storage {store.base_uri}"
             )
             raise Exit(code=130) from None
+        finally:
+            if states:  # like the original: the jobs' records are kept whatever happened
+                watching.record_jobs(store, run_id, states)
+                with _open_results_store(
+                    c,
+                    store_uri=store_uri,
+                    store_user=store_user,
+                    store_secret=store_secret,
+                    database=database,
+                    workspace=workspace,
+                ) as results_store:
+                    results_store.write_jobs(watching.job_records(manifest, states))
         result = watching.outcome(states)
-        watching.record_jobs(store, run_id, states)
-        if as_json:
+        if json:
             print(_json_dump([j.__dict__ for j in result.jobs]))
         region = aws.region()
         watching.check_outcome(result, lambda j: describe_log_location(j, region))
@@ -858,3 +912,114 @@ def sandbox_down(c: Context) -> None:
     with _errors():
         for line in stop_sandbox(_sandbox_dir(c)):
             _err(line)
+
+
+# --- results store ---
+
+
+@task(
+    help={
+        "results_uri": "results prefix holding <run-id>/<test-run-id>/results.json "
+        "(default: setting results_uri, else <storage>/results)",
+        "run_id": "only the documents of this scheduling run",
+        "since": "only test runs started at or after this ISO date/time",
+        "json": "print the counts as JSON on stdout",
+        **_STORE_HELP,
+    }
+)
+def results_sync(
+    c: Context,
+    results_uri: str | None = None,
+    run_id: str | None = None,
+    since: str | None = None,
+    json: bool = False,
+    store_uri: str | None = None,
+    store_user: str | None = None,
+    store_secret: str | None = None,
+    database: str | None = None,
+    workspace: str | None = None,
+) -> None:
+    """Replay results documents from the object store into the results store (idempotent)."""
+    with _errors():
+        base = _setting(c, "results_uri", results_uri)
+        if base is None and _setting(c, "storage"):
+            base = join_uri(_setting(c, "storage"), "results")
+        if not base:
+            raise ConfigError("results-sync: give --results-uri (or set bench.results_uri)")
+        with _open_results_store(
+            c,
+            store_uri=store_uri,
+            store_user=store_user,
+            store_secret=store_secret,
+            database=database,
+            workspace=workspace,
+        ) as store:
+            counts = sync_results(open_store(base), store, run_id=run_id, since=since)
+    if json:
+        print(_json_module.dumps(dataclasses.asdict(counts), indent=2))
+    else:
+        print(
+            f"{counts.written} written, {counts.skipped} skipped, {counts.failed} unreadable "
+            f"of {counts.found} results documents under {base}"
+        )
+    if counts.failed:
+        raise Exit("unreadable documents:\n" + "\n".join(counts.problems), ExitCode.BAD_CONFIG)
+
+
+@task(
+    help={
+        "base": "the base: a test run id (or, with --by build, a CI build)",
+        "contender": "the contender: a test run id (or, with --by build, a CI build)",
+        "by": "what BASE and CONTENDER name: test-run (default) or build",
+        "alpha": "significance level of the Mann-Whitney U test (default 0.01)",
+        "min_effect": "smallest relative change of the median that counts (default 0.02)",
+        "fail_on_slower": "exit 3 when a benchmark got slower beyond noise",
+        "json": "print the comparisons as JSON on stdout",
+        **_STORE_HELP,
+    }
+)
+def compare(
+    c: Context,
+    base: str,
+    contender: str,
+    by: str = "test-run",
+    alpha: float = 0.01,
+    min_effect: float = 0.02,
+    fail_on_slower: bool = False,
+    json: bool = False,
+    store_uri: str | None = None,
+    store_user: str | None = None,
+    store_secret: str | None = None,
+    database: str | None = None,
+    workspace: str | None = None,
+) -> None:
+    """Compare two test runs (or builds) per benchmark: medians, ratio, beyond noise or not."""
+    with _errors():
+        if by not in ("test-run", "build"):
+            raise ConfigError(f"--by {by!r}: use test-run or build")
+
+        def flt(name: str) -> ResultsFilter:
+            if by == "build":
+                return ResultsFilter(build=name, limit=1_000_000)
+            return ResultsFilter(test_run_id=name, limit=1_000_000)
+
+        with _open_results_store(
+            c,
+            store_uri=store_uri,
+            store_user=store_user,
+            store_secret=store_secret,
+            database=database,
+            workspace=workspace,
+        ) as store:
+            base_rows, contender_rows = store.metrics(flt(base)), store.metrics(flt(contender))
+        for name, rows in ((base, base_rows), (contender, contender_rows)):
+            if not rows:
+                raise ConfigError(f"no results for {by} {name!r} in the results store")
+        comparisons = compare_metrics(base_rows, contender_rows, alpha=alpha, min_effect=min_effect)
+    if json:
+        print(_json_module.dumps([dataclasses.asdict(x) for x in comparisons], indent=2))
+    else:
+        print(format_comparisons(comparisons))
+    slower = [x.benchmark for x in comparisons if x.verdict is Verdict.SLOWER]
+    if fail_on_slower and slower:
+        raise Exit(f"slower beyond noise: {', '.join(slower)}", ExitCode.BENCHMARK_FAILED)

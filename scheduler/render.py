@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from scheduler.batch import JobDescription
+from scheduler.watch import Change
 from worker.resultsdb import MetricRow, RunRow
 
 
@@ -98,3 +100,19 @@ def to_json(value: Any) -> str:
         raise TypeError(f"cannot serialise {type(obj).__name__}")
 
     return json.dumps(value, indent=2, sort_keys=True, default=default)
+
+
+def format_change(change: Change) -> str:
+    """The original's line: ``<job name> - job <id> is <STATUS> (<reason>)``."""
+    job = change.job
+    why = f" ({job.reason})" if job.reason else ""
+    retry = f", attempt {len(job.attempts) + 1}" if change.retried else ""
+    return f"{job.name} - job {job.job_id} is {job.status.value}{why}{retry}"
+
+
+def jobs_table(jobs: Iterable[JobDescription]) -> str:
+    """The live view of a run's jobs."""
+    return table(
+        ["job", "status", "tries", "reason"],
+        [[j.name[:48], j.status.value, len(j.attempts), j.reason[:60]] for j in jobs],
+    )

@@ -9,6 +9,7 @@ decides how to show it. Queued/started/done times come from Batch's own timestam
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 import time
@@ -20,6 +21,7 @@ from scheduler.errors import JobsFailedError, WatchTimeoutError
 from scheduler.plan import read_manifest
 from scheduler.submit import job_ids_of
 from worker.errors import NotFoundError
+from worker.resultsdb import JobRecord
 from worker.storage import Store
 
 log = logging.getLogger(__name__)
@@ -181,3 +183,32 @@ def cancel_run(
         batch.terminate_job(job.job_id, reason)
         log.info("terminated %s (%s)", job.job_id, job.name)
     return unfinished
+
+
+def _iso(millis: int | None) -> str | None:
+    if millis is None:
+        return None
+    return dt.datetime.fromtimestamp(millis / 1000, dt.UTC).isoformat(timespec="milliseconds")
+
+
+def job_records(manifest: Mapping[str, Any], jobs: Mapping[str, JobDescription]) -> list[JobRecord]:
+    """The results store's ``Job`` records of a run: one per Batch job, linked to its test run
+    (queued/started/done times, status, reason, log stream)."""
+    batch = manifest.get("batch") or {}
+    test_run_of = {job_id: test_run for test_run, job_id in (batch.get("job_ids") or {}).items()}
+    return [
+        JobRecord(
+            job_id=job.job_id,
+            test_run_id=test_run_of[job.job_id],
+            name=job.name,
+            queue=str(batch.get("job_queue") or ""),
+            status=job.status.value,
+            status_reason=job.reason,
+            log_stream_name=job.log_stream or "",
+            queued_at=_iso(job.created_at),
+            started_at=_iso(job.started_at),
+            done_at=_iso(job.stopped_at),
+        )
+        for job in jobs.values()
+        if job.job_id in test_run_of
+    ]

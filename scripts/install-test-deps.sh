@@ -20,3 +20,4 @@ ensure_apt_packages "${APT_PACKAGES[@]}"
 [[ "${1:-}" == "--apt-only" ]] && exit 0
 ensure_python_packages "ops,test"
 scripts/build-java.sh
+scripts/build-neo4j-harness.sh

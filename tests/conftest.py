@@ -11,6 +11,7 @@ import pytest
 
 from scheduler import images
 from tests.services.moto import MotoServer, run_moto_server
+from tests.services.neo4j import HARNESS_JAR, Neo4jServer, run_neo4j, wipe_neo4j
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -100,3 +101,28 @@ def worker_image(docker_engine: Any, base_image: str) -> str:
     finally:
         client.close()
     return reference
+
+
+# --- Neo4j (issue 5) ---
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(services_dir: Path) -> Iterator[Neo4jServer]:
+    """A real Neo4j (test harness) on 127.0.0.1, auth on; started once per session.
+
+    Tests may ``stop()`` and ``start()`` it (same port, same data); the ``neo4j`` fixture
+    starts it again if a test left it stopped.
+    """
+    if not HARNESS_JAR.is_file():
+        pytest.fail(f"{HARNESS_JAR} is missing: run scripts/install-test-deps.sh")
+    with run_neo4j(services_dir / "neo4j") as server:
+        yield server
+
+
+@pytest.fixture
+def neo4j(neo4j_server: Neo4jServer) -> Iterator[Neo4jServer]:
+    """The Neo4j server, running and emptied (constraints stay) before the test."""
+    if not neo4j_server.running:
+        neo4j_server.start()
+    wipe_neo4j(neo4j_server)
+    yield neo4j_server

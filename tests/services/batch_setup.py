@@ -37,6 +37,7 @@ def create_batch_resources(
     bucket: str = "bench-artifacts",
     password: str | None = None,
     credentials: dict[str, str] | None = None,
+    extra_environment: dict[str, str] | None = None,
 ) -> BatchSetup:
     """Bucket, log group, (secret), compute environment, queue and job definition."""
     s3 = aws.client("s3")
@@ -73,6 +74,7 @@ def create_batch_resources(
         "AWS_REGION": aws.region(),
         "AWS_DEFAULT_REGION": aws.region(),
         **(credentials or {}),
+        **(extra_environment or {}),
     }
     props: dict[str, Any] = {
         "image": image,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -60,6 +60,26 @@ class MetricRow:
         return f"{self.group}/{self.benchmark}" + (f"[{params}]" if params else "")
 
 
+@dataclasses.dataclass(frozen=True)
+class JobRecord:
+    """The scheduler's record of one Batch job of a test run (the original's ``Job`` node).
+
+    Timestamps are ISO-8601 strings; None means "not known (yet)" and never erases a value
+    an earlier write recorded.
+    """
+
+    job_id: str
+    test_run_id: str
+    name: str = ""
+    queue: str = ""
+    status: str = ""
+    status_reason: str = ""
+    log_stream_name: str = ""
+    queued_at: str | None = None
+    started_at: str | None = None
+    done_at: str | None = None
+
+
 class ResultsStore(abc.ABC):
     """Keeps results documents; writing the same test run twice leaves one copy."""
 
@@ -74,6 +94,15 @@ class ResultsStore(abc.ABC):
     @abc.abstractmethod
     def metrics(self, flt: ResultsFilter) -> list[MetricRow]:
         """Per-benchmark metrics of matching runs, newest run first."""
+
+    def write_jobs(self, records: Sequence[JobRecord]) -> None:
+        """Merge the scheduler's job records, each linked to its test run (created as a stub
+        when its results have not arrived yet). Writing the same job again updates it."""
+        raise NotImplementedError(f"{type(self).__name__} does not record jobs")
+
+    def jobs(self, test_run_id: str | None = None, limit: int = 1000) -> list[JobRecord]:
+        """Job records, of one test run or of all, oldest queued first."""
+        raise NotImplementedError(f"{type(self).__name__} does not record jobs")
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from worker.resultsdb.base import MetricRow, ResultsFilter, ResultsStore, RunRow
+from worker.resultsdb.base import JobRecord, MetricRow, ResultsFilter, ResultsStore, RunRow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS test_run (
@@ -40,6 +40,89 @@ CREATE TABLE IF NOT EXISTS metric (
     PRIMARY KEY (test_run_id, grp, benchmark, params)
 );
 CREATE INDEX IF NOT EXISTS test_run_started ON test_run(started_at);
+-- The scheduler's Batch jobs; no foreign key: a job may be recorded before its results.
+CREATE TABLE IF NOT EXISTS job (
+    job_id TEXT PRIMARY KEY,
+    test_run_id TEXT NOT NULL,
+    name TEXT,
+    queue TEXT,
+    status TEXT,
+    status_reason TEXT,
+    log_stream_name TEXT,
+    queued_at TEXT,
+    started_at TEXT,
+    done_at TEXT
+);
+CREATE INDEX IF NOT EXISTS job_test_run ON job(test_run_id);
+"""
+
+_JOB_COLUMNS = (
+    "name",
+    "queue",
+    "status",
+    "status_reason",
+    "log_stream_name",
+    "queued_at",
+    "started_at",
+    "done_at",
+)
+# Upsert; an empty or missing value never erases what an earlier write recorded.
+_UPSERT_JOB = """
+INSERT INTO job (job_id, test_run_id, name, queue, status, status_reason, log_stream_name,
+                 queued_at, started_at, done_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(job_id) DO UPDATE SET
+    test_run_id = excluded.test_run_id,
+    name = coalesce(excluded.name, job.name),
+    queue = coalesce(excluded.queue, job.queue),
+    status = coalesce(excluded.status, job.status),
+    status_reason = coalesce(excluded.status_reason, job.status_reason),
+    log_stream_name = coalesce(excluded.log_stream_name, job.log_stream_name),
+    queued_at = coalesce(excluded.queued_at, job.queued_at),
+    started_at = coalesce(excluded.started_at, job.started_at),
+    done_at = coalesce(excluded.done_at, job.done_at)
+"""
+_SELECT_JOBS = """
+SELECT job_id, test_run_id, name, queue, status, status_reason, log_stream_name,
+       queued_at, started_at, done_at
+FROM job
+WHERE :test_run_id IS NULL OR test_run_id = :test_run_id
+ORDER BY coalesce(queued_at, ''), job_id
+LIMIT :limit
+"""
+# The filters of `runs` and `metrics` (the same in both); a NULL parameter means "any".
+_SELECT_RUNS = """
+SELECT r.test_run_id, r.job_id, r.attempt, r.tool, r.workload, r.status,
+       r.started_at, r.finished_at, r.neo4j_version, r.neo4j_branch, r.neo4j_commit,
+       r.teamcity_build, r.triggered_by,
+       (SELECT COUNT(*) FROM metric m WHERE m.test_run_id = r.test_run_id), r.failures
+FROM test_run r
+WHERE (:test_run_id IS NULL OR r.test_run_id = :test_run_id)
+  AND (:workload IS NULL OR r.workload = :workload)
+  AND (:branch IS NULL OR r.neo4j_branch = :branch)
+  AND (:build IS NULL OR r.teamcity_build = :build)
+  AND (:since IS NULL OR r.started_at >= :since)
+  AND (:benchmark IS NULL OR EXISTS (
+        SELECT 1 FROM metric m2 WHERE m2.test_run_id = r.test_run_id
+        AND m2.benchmark = :benchmark))
+ORDER BY r.started_at DESC, r.test_run_id
+LIMIT :limit
+"""
+_SELECT_METRICS = """
+SELECT r.test_run_id, r.started_at, r.workload, m.grp, m.benchmark, m.params,
+       m.mode, m.unit, m.summary, m.samples
+FROM metric m JOIN test_run r ON r.test_run_id = m.test_run_id
+WHERE (:test_run_id IS NULL OR r.test_run_id = :test_run_id)
+  AND (:workload IS NULL OR r.workload = :workload)
+  AND (:branch IS NULL OR r.neo4j_branch = :branch)
+  AND (:build IS NULL OR r.teamcity_build = :build)
+  AND (:since IS NULL OR r.started_at >= :since)
+  AND (:benchmark IS NULL OR EXISTS (
+        SELECT 1 FROM metric m2 WHERE m2.test_run_id = r.test_run_id
+        AND m2.benchmark = :benchmark))
+  AND (:benchmark IS NULL OR m.benchmark = :benchmark)
+ORDER BY r.started_at DESC, r.test_run_id, m.grp, m.benchmark, m.params
+LIMIT :limit
 """
 
 
@@ -92,52 +175,24 @@ class SqliteResultsStore(ResultsStore):
                 ],
             )
 
-    def _where(self, flt: ResultsFilter) -> tuple[str, list[Any]]:
-        clauses, args = [], []
-        for column, value in (
-            ("r.test_run_id", flt.test_run_id),
-            ("r.workload", flt.workload),
-            ("r.neo4j_branch", flt.branch),
-            ("r.teamcity_build", flt.build),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                args.append(value)
-        if flt.since is not None:
-            clauses.append("r.started_at >= ?")
-            args.append(flt.since)
-        if flt.benchmark is not None:
-            clauses.append(
-                "EXISTS (SELECT 1 FROM metric m2 WHERE m2.test_run_id = r.test_run_id"
-                " AND m2.benchmark = ?)"
-            )
-            args.append(flt.benchmark)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+    @staticmethod
+    def _filter_args(flt: ResultsFilter) -> dict[str, Any]:
+        return {
+            "test_run_id": flt.test_run_id,
+            "workload": flt.workload,
+            "branch": flt.branch,
+            "build": flt.build,
+            "since": flt.since,
+            "benchmark": flt.benchmark,
+            "limit": flt.limit,
+        }
 
     def runs(self, flt: ResultsFilter) -> list[RunRow]:
-        where, args = self._where(flt)
-        rows = self._db.execute(
-            "SELECT r.test_run_id, r.job_id, r.attempt, r.tool, r.workload, r.status,"
-            " r.started_at, r.finished_at, r.neo4j_version, r.neo4j_branch, r.neo4j_commit,"
-            " r.teamcity_build, r.triggered_by,"
-            " (SELECT COUNT(*) FROM metric m WHERE m.test_run_id = r.test_run_id), r.failures"
-            f" FROM test_run r{where} ORDER BY r.started_at DESC LIMIT ?",
-            [*args, flt.limit],
-        ).fetchall()
+        rows = self._db.execute(_SELECT_RUNS, self._filter_args(flt)).fetchall()
         return [RunRow(*row) for row in rows]
 
     def metrics(self, flt: ResultsFilter) -> list[MetricRow]:
-        where, args = self._where(flt)
-        if flt.benchmark is not None:
-            where += " AND m.benchmark = ?"
-            args.append(flt.benchmark)
-        rows = self._db.execute(
-            "SELECT r.test_run_id, r.started_at, r.workload, m.grp, m.benchmark, m.params,"
-            " m.mode, m.unit, m.summary, m.samples"
-            f" FROM metric m JOIN test_run r ON r.test_run_id = m.test_run_id{where}"
-            " ORDER BY r.started_at DESC, m.grp, m.benchmark LIMIT ?",
-            [*args, flt.limit],
-        ).fetchall()
+        rows = self._db.execute(_SELECT_METRICS, self._filter_args(flt)).fetchall()
         return [
             MetricRow(
                 test_run_id=r[0],
@@ -152,6 +207,38 @@ class SqliteResultsStore(ResultsStore):
                 samples=tuple(json.loads(r[9])),
             )
             for r in rows
+        ]
+
+    def write_jobs(self, records: Sequence[JobRecord]) -> None:
+        rows = [
+            (
+                r.job_id,
+                r.test_run_id,
+                *(getattr(r, c) if getattr(r, c) not in ("", None) else None for c in _JOB_COLUMNS),
+            )
+            for r in records
+        ]
+        with self._db:
+            self._db.executemany(_UPSERT_JOB, rows)
+
+    def jobs(self, test_run_id: str | None = None, limit: int = 1000) -> list[JobRecord]:
+        rows = self._db.execute(
+            _SELECT_JOBS, {"test_run_id": test_run_id, "limit": limit}
+        ).fetchall()
+        return [
+            JobRecord(
+                job_id=row[0],
+                test_run_id=row[1],
+                name=row[2] or "",
+                queue=row[3] or "",
+                status=row[4] or "",
+                status_reason=row[5] or "",
+                log_stream_name=row[6] or "",
+                queued_at=row[7],
+                started_at=row[8],
+                done_at=row[9],
+            )
+            for row in rows
         ]
 
     def close(self) -> None:

@@ -1,0 +1,108 @@
+"""Replays results documents from the object store into the results store.
+
+Every worker writes ``results.json`` to the object store before it writes to the results
+store, so the object store is the record of truth. ``sync_results`` finds the documents under
+a results prefix (``<base>/results/<run_id>/<test_run_id>/results.json``) and writes each one
+again; writing is idempotent, so replaying a document that already arrived changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Iterator
+
+from worker.contract import RESULTS_FILE
+from worker.errors import ConfigError
+from worker.results import load_document
+from worker.resultsdb.base import ResultsStore
+from worker.storage.base import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class SyncCounts:
+    """What one sync did."""
+
+    #: Documents found under the prefix.
+    found: int = 0
+    #: Documents written to the results store.
+    written: int = 0
+    #: Documents left out by ``since``.
+    skipped: int = 0
+    #: Documents that could not be read (each named in ``problems``).
+    failed: int = 0
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+
+def iter_result_keys(store: Store, run_id: str | None = None) -> Iterator[str]:
+    """Keys of ``results.json`` documents under the store (one run's, with ``run_id``)."""
+    prefix = f"{run_id.strip('/')}/" if run_id else ""
+    for key in store.iter_keys(prefix):
+        if key == RESULTS_FILE or key.endswith("/" + RESULTS_FILE):
+            yield key
+
+
+def check_since(since: str) -> str:
+    """``since`` must be an ISO date or timestamp (compared as text with ``started_at``)."""
+    try:
+        dt.datetime.fromisoformat(since)
+    except ValueError:
+        raise ConfigError(
+            f"since {since!r} is not an ISO date or timestamp, e.g. 2026-01-31 or "
+            "2026-01-31T12:00:00+00:00"
+        ) from None
+    return since
+
+
+def sync_results(
+    store: Store,
+    results_store: ResultsStore,
+    *,
+    run_id: str | None = None,
+    since: str | None = None,
+) -> SyncCounts:
+    """Write every results document under ``store`` (a results prefix) to ``results_store``.
+
+    ``run_id`` limits the sync to one scheduling run; ``since`` to test runs started at or
+    after it. Unreadable documents are counted and named, and the sync goes on; a results
+    store that fails (``TransientError``, ``ConfigError``) stops it: run it again later, it
+    only rewrites what is already there.
+    """
+    if since is not None:
+        check_since(since)
+    counts = SyncCounts()
+    for key in iter_result_keys(store, run_id):
+        counts.found += 1
+        uri = store.uri(key)
+        try:
+            document = load_document(store.get_bytes(key), source=uri)
+        except ConfigError as exc:
+            counts.failed += 1
+            counts.problems.append(str(exc))
+            log.warning("skipping %s: %s", uri, exc)
+            continue
+        run = document.get("run")
+        if not isinstance(run, dict) or not run.get("test_run_id"):
+            counts.failed += 1
+            counts.problems.append(f"{uri}: no run.test_run_id")
+            log.warning("skipping %s: no run.test_run_id", uri)
+            continue
+        started_at = str(run.get("started_at", ""))
+        if since is not None and started_at < since:
+            counts.skipped += 1
+            continue
+        results_store.write_document(document)
+        counts.written += 1
+        log.info("synced %s", uri)
+    log.info(
+        "results sync of %s: %d found, %d written, %d skipped, %d unreadable",
+        store.base_uri,
+        counts.found,
+        counts.written,
+        counts.skipped,
+        counts.failed,
+    )
+    return counts
