@@ -34,8 +34,13 @@ pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(900)]
 
 def invoke(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "invoke", *args], cwd=REPO, env=dict(os.environ),
-        capture_output=True, text=True, timeout=700, check=False,
+        [sys.executable, "-m", "invoke", *args],
+        cwd=REPO,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=700,
+        check=False,
     )
 
 
@@ -44,19 +49,37 @@ def test_worker_container_writes_to_neo4j_and_watch_records_its_jobs(
 ) -> None:
     secret_arn = aws_secret(neo4j)
     setup = create_batch_resources(
-        worker_image, aws.endpoint, name="neo4j-e2e", bucket="bench-neo4j-e2e",
-        credentials=CREDENTIALS, extra_environment={Env.RESULTS_STORE_SECRET: secret_arn},
+        worker_image,
+        aws.endpoint,
+        name="neo4j-e2e",
+        bucket="bench-neo4j-e2e",
+        credentials=CREDENTIALS,
+        extra_environment={Env.RESULTS_STORE_SECRET: secret_arn},
     )
     run, _, _ = schedule_run(
-        ScheduleRequest(JOB_FILE, {"queries": "HashMapLookupBenchmark", "forks": "2",
-                                   "measurement_count": "2"}),
-        open_store(setup.storage), Target(setup.queue, setup.job_definition), BatchClient(),
-        env="e2e", timeout_seconds=600,
+        ScheduleRequest(
+            JOB_FILE, {"queries": "HashMapLookupBenchmark", "forks": "2", "measurement_count": "2"}
+        ),
+        open_store(setup.storage),
+        Target(setup.queue, setup.job_definition),
+        BatchClient(),
+        env="e2e",
+        timeout_seconds=600,
     )
     (job,) = run.jobs
 
-    watched = invoke("watch", run.run_id, "--storage", setup.storage, "--interval", "1",
-                     "--timeout", "600", "--store-secret", secret_arn)
+    watched = invoke(
+        "watch",
+        run.run_id,
+        "--storage",
+        setup.storage,
+        "--interval",
+        "1",
+        "--timeout",
+        "600",
+        "--store-secret",
+        secret_arn,
+    )
     assert watched.returncode == 0, watched.stderr[-3000:]
     assert f"job {job.job_id} is SUCCEEDED" in watched.stderr
 
