@@ -26,6 +26,7 @@ from invoke import Context, Exit, task
 from scheduler import ami, costs, stack, stacktemplate
 from scheduler.compare import Verdict, compare_metrics, format_comparisons
 from scheduler.resultsync import sync_results
+from scheduler.stackinfo import stack_name
 from worker.contract import ExitCode
 from worker.errors import BenchInfraError, ConfigError
 from worker.job import FIELDS
@@ -309,7 +310,7 @@ def _resolve_password(env: str, given: str | None) -> str | None:
     password = given or os.environ.get(PASSWORD_ENV)
     if password:
         return password
-    if stack.describe_stack(stacktemplate.stack_name(env)) is not None:
+    if stack.describe_stack(stack_name(env)) is not None:
         return None  # the deployed stack keeps its password
     if sys.stdin.isatty():
         return getpass.getpass(f"Results store password for {env}: ") or None
@@ -326,28 +327,12 @@ def _resolve_ami(ami_id: str | None, manifest: str | None) -> str | None:
 
 
 def _print_events(events: Iterable[stack.StackEvent], as_json: bool) -> None:
+    from scheduler.render import stack_event_lines
+
     for event in events:
-        if isinstance(event, stack.ChangeSetReady):
-            _err(f"change set {event.change_set} ({event.kind}) of {event.stack}:")
-            for ch in event.changes:
-                extra = f" (replacement: {ch.replacement})" if ch.replacement else ""
-                _err(f"  {ch.action:<7} {ch.resource_type:<36} {ch.logical_id}{extra}")
-            if not event.changes:
-                _err("  (no resource changes)")
-        elif isinstance(event, stack.ResourceEvent):
-            reason = f"  {event.reason}" if event.reason else ""
-            _err(
-                f"{event.timestamp:%H:%M:%S} {event.status:<20} {event.resource_type:<36} "
-                f"{event.logical_id}{reason}"
-            )
-        elif isinstance(event, stack.NoChanges):
-            _err(f"{event.stack}: no changes")
-        elif isinstance(event, stack.DryRunDone):
-            _err(f"{event.stack}: dry run, change set discarded")
-        elif isinstance(event, stack.StackAbsent):
-            _err(f"{event.stack} does not exist: nothing to do")
-        elif isinstance(event, stack.StackDone):
-            _err(f"{event.stack}: {event.status}")
+        for line in stack_event_lines(event):
+            _err(line)
+        if isinstance(event, stack.StackDone):
             _print_outputs(event.outputs, as_json)
 
 
@@ -392,7 +377,7 @@ def deploy(
 ) -> None:
     """Create or update the stack benchmarking-<env> through a change set."""
     with _errors():
-        name = stacktemplate.stack_name(env)
+        name = stack_name(env)
         if not stacktemplate.check_template_current():
             raise ConfigError("stack/benchmarking.yaml is out of date: run `invoke stack-template`")
         subnets = tuple(s for s in (subnet_ids or "").split(",") if s)
@@ -424,7 +409,7 @@ def deploy(
 def destroy(c: Context, env: str, yes: bool = False, empty_bucket: bool = False) -> None:
     """Delete the stack benchmarking-<env> and everything in it; a missing stack is fine."""
     with _errors():
-        name = stacktemplate.stack_name(env)
+        name = stack_name(env)
         if not yes:
             if not sys.stdin.isatty():
                 raise ConfigError(f"not deleting {name} without --yes: no terminal to ask")
@@ -533,8 +518,6 @@ def _docker() -> Any:
 
 
 def _stack(c: Context, env: str | None, batch_stack: str | None) -> str:
-    from scheduler.stackinfo import stack_name
-
     return batch_stack or _setting(c, "batch_stack") or stack_name(env or _setting(c, "env"))
 
 
@@ -570,33 +553,13 @@ def build_worker(
 ) -> None:
     """Build the worker image (and push it with --push); prints the reference and digest."""
     from scheduler import images
-    from worker import aws
-    from worker.errors import ConfigError
 
     with _errors():
-        env = env or _setting(c, "env")
         tag = images.image_tag(jdk or _setting(c, "jdk") or images.DEFAULT_JDK, tag_suffix)
-        repo = repository or _setting(c, "repository")
-        auth = None
-        if repo is None:
-            from scheduler.stackinfo import output, read_outputs, stack_name
-
-            stack = stack_name(env)
-            repo = output(read_outputs(stack), "WorkerRepositoryUri", stack)
-            if push:
-                auth = images.ecr_auth(aws.client("ecr"))
-        elif push and os.environ.get("BENCH_REGISTRY_USER"):
-            auth = images.RegistryAuth(
-                images.registry_of(repo),
-                os.environ["BENCH_REGISTRY_USER"],
-                os.environ.get("BENCH_REGISTRY_PASSWORD", ""),
-            )
-        args = {}
-        for item in build_arg or []:
-            name, sep, value = item.partition("=")
-            if not sep:
-                raise ConfigError(f"--build-arg {item!r} is not NAME=VALUE")
-            args[name] = value
+        repo, auth = images.push_target(
+            repository or _setting(c, "repository"), env=env or _setting(c, "env"), push=push
+        )
+        args = images.parse_build_args(build_arg or [])
         reference = f"{repo}:{tag}"
         client = _docker()
         _err("building wheels for the image")
@@ -652,6 +615,7 @@ def schedule(
 ) -> None:
     """Validate, upload artifacts once, submit one Batch job per workload; print the run."""
     from scheduler.batch import BatchClient
+    from scheduler.progress import TransferProgress
     from scheduler.schedule import ScheduleRequest, load_jobs, schedule_run
     from scheduler.submit import resolve_target
     from worker.storage import open_store
@@ -677,6 +641,7 @@ def schedule(
             batch=batch,
         )
         store = open_store(_storage(c, storage, stack))
+        progress = TransferProgress(sys.stderr, "uploading artifacts")
         run, uploaded, sent = schedule_run(
             request,
             store,
@@ -685,7 +650,9 @@ def schedule(
             env=env,
             timeout_seconds=int(timeout_minutes) * 60 if timeout_minutes else None,
             attempts=int(attempts) if attempts else None,
+            progress=progress,
         )
+        progress.close()
         _err(
             f"artifacts uploaded: {uploaded} ({sent} bytes); queue {target.queue}, "
             f"job definition {target.job_definition}"

@@ -11,6 +11,7 @@ import base64
 import dataclasses
 import hashlib
 import logging
+import os
 import platform
 import re
 import shutil
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 DOCKERFILE = "Dockerfile.worker"
 WHEELS_DIR = Path("build") / "wheels"
 DEFAULT_JDK = "openjdk_17"
+#: Credentials for pushing to a registry other than the stack's ECR repository.
+REGISTRY_USER_ENV = "BENCH_REGISTRY_USER"
+REGISTRY_PASSWORD_ENV = "BENCH_REGISTRY_PASSWORD"  # noqa: S105 - a variable name
 #: Python of the image's base (Debian bookworm): the dependency wheels are fetched for it.
 IMAGE_PYTHON = "3.11"
 _SUFFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -268,3 +272,46 @@ def ecr_auth(ecr: Any) -> RegistryAuth:
     user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     registry = str(data["proxyEndpoint"]).removeprefix("https://").removeprefix("http://")
     return RegistryAuth(registry, user, password)
+
+
+# --------------------------------------------------------------------------- where to push
+
+
+def push_target(
+    repository: str | None,
+    *,
+    env: str | None,
+    push: bool,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[str, RegistryAuth | None]:
+    """The repository to tag (and push) to, and the credentials to push with.
+
+    Without ``repository``: the stack's ECR repository (output ``WorkerRepositoryUri``),
+    logged in through ``get_authorization_token``. Another registry takes credentials from
+    ``BENCH_REGISTRY_USER`` / ``BENCH_REGISTRY_PASSWORD`` when they are set.
+    """
+    env_vars = os.environ if environ is None else environ
+    if repository is None:
+        from scheduler.stackinfo import output, read_outputs, stack_name
+        from worker import aws
+
+        stack = stack_name(env)
+        repository = output(read_outputs(stack), "WorkerRepositoryUri", stack)
+        return repository, (ecr_auth(aws.client("ecr")) if push else None)
+    user = env_vars.get(REGISTRY_USER_ENV)
+    if push and user:
+        return repository, RegistryAuth(
+            registry_of(repository), user, env_vars.get(REGISTRY_PASSWORD_ENV, "")
+        )
+    return repository, None
+
+
+def parse_build_args(items: Iterable[str]) -> dict[str, str]:
+    """``NAME=VALUE`` build arguments; ConfigError naming a malformed one."""
+    args = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--build-arg {item!r} is not NAME=VALUE")
+        args[name] = value
+    return args

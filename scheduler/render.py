@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from scheduler import stack
 from scheduler.batch import JobDescription
 from scheduler.watch import Change
 from worker.resultsdb import MetricRow, RunRow
@@ -116,3 +117,28 @@ def jobs_table(jobs: Iterable[JobDescription]) -> str:
         ["job", "status", "tries", "reason"],
         [[j.name[:48], j.status.value, len(j.attempts), j.reason[:60]] for j in jobs],
     )
+
+
+def stack_event_lines(event: stack.StackEvent) -> list[str]:
+    """What a deploy or destroy shows of one event (progress, for stderr)."""
+    if isinstance(event, stack.ChangeSetReady):
+        lines = [f"change set {event.change_set} ({event.kind}) of {event.stack}:"]
+        for ch in event.changes:
+            extra = f" (replacement: {ch.replacement})" if ch.replacement else ""
+            lines.append(f"  {ch.action:<7} {ch.resource_type:<36} {ch.logical_id}{extra}")
+        return lines if event.changes else [*lines, "  (no resource changes)"]
+    if isinstance(event, stack.ResourceEvent):
+        reason = f"  {event.reason}" if event.reason else ""
+        return [
+            f"{event.timestamp:%H:%M:%S} {event.status:<20} {event.resource_type:<36} "
+            f"{event.logical_id}{reason}"
+        ]
+    if isinstance(event, stack.NoChanges):
+        return [f"{event.stack}: no changes"]
+    if isinstance(event, stack.DryRunDone):
+        return [f"{event.stack}: dry run, change set discarded"]
+    if isinstance(event, stack.StackAbsent):
+        return [f"{event.stack} does not exist: nothing to do"]
+    if isinstance(event, stack.StackDone):
+        return [f"{event.stack}: {event.status}"]
+    return []

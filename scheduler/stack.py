@@ -28,7 +28,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from scheduler.stacktemplate import OWNER_TAG, TEMPLATE_PATH, stack_name
+from scheduler.stackinfo import stack_name
+from scheduler.stacktemplate import OWNER_TAG, TEMPLATE_PATH
 from worker import aws
 from worker.errors import BenchInfraError, ConfigError, NotFoundError, TransientError
 

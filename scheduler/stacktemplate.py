@@ -52,7 +52,6 @@ CONFIG_PATH = STACK_DIR / "config.yaml"
 TEMPLATE_PATH = STACK_DIR / "benchmarking.yaml"
 
 OWNER_TAG = "benchmarking"
-STACK_PREFIX = "benchmarking-"
 #: Memory left to the OS, the ECS agent and Docker on every instance.
 RESERVED_MEMORY_MIB = 1024
 #: Where the AMI mounts the instance store on the host, and where jobs see it.
@@ -100,10 +99,6 @@ class StackConfig:
 def camel(name: str) -> str:
     """``m5d.xlarge`` -> ``M5dXlarge``, ``openjdk_17`` -> ``Openjdk17``."""
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[._-]", name) if part)
-
-
-def stack_name(env: str) -> str:
-    return f"{STACK_PREFIX}{env}"
 
 
 def queue_output_key(instance_type: str, *, spot: bool = False) -> str:
