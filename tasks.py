@@ -574,6 +574,36 @@ def build_worker(
 
 @task(
     help={
+        "tag": "image reference (default benchmark-infra-build:latest)",
+        "push": "push the image after building it (registry credentials: "
+        "BENCH_REGISTRY_USER / BENCH_REGISTRY_PASSWORD)",
+    }
+)
+def build_ci_image(c: Context, tag: str | None = None, push: bool = False) -> None:
+    """Build the image CI runs the tasks in (Dockerfile.build); prints its reference."""
+    from scheduler import images
+
+    with _errors():
+        reference = tag or f"{images.BUILD_IMAGE}:latest"
+        repo, _ = images.split_reference(reference)
+        _, auth = images.push_target(repo, env=None, push=push)
+        client = _docker()
+        _err("building wheels for the image")
+        images.build_wheels(
+            REPO, on_line=_err, extras=("ops",), dest=REPO / images.BUILD_WHEELS_DIR
+        )
+        images.build_image(
+            client, REPO, reference, on_line=_err, dockerfile=images.BUILD_DOCKERFILE
+        )
+        if push:
+            result = images.push_image(client, reference, auth=auth, on_line=_err)
+            print(f"{result.reference} {result.digest}")
+        else:
+            print(reference)
+
+
+@task(
+    help={
         "job-file": "job file (TOML or YAML); options given here override it",
         "workloads": "workload to run (repeatable: one job per workload)",
         "partitions": "split each workload's queries into this many jobs",

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 DOCKERFILE = "Dockerfile.worker"
 WHEELS_DIR = Path("build") / "wheels"
+#: The image CI runs the tasks in, and the wheels it installs (the ``ops`` extra).
+BUILD_DOCKERFILE = "Dockerfile.build"
+BUILD_WHEELS_DIR = Path("build") / "wheels-ops"
+BUILD_IMAGE = "benchmark-infra-build"
 DEFAULT_JDK = "openjdk_17"
 #: Credentials for pushing to a registry other than the stack's ECR repository.
 REGISTRY_USER_ENV = "BENCH_REGISTRY_USER"
@@ -105,19 +109,28 @@ def registry_of(repository: str) -> str:
 # --------------------------------------------------------------------------- wheels
 
 
-def _requirements(repo: Path) -> list[str]:
+def _requirements(repo: Path, extras: Iterable[str]) -> list[str]:
     project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
     reqs = list(project.get("dependencies", []))
-    reqs += project.get("optional-dependencies", {}).get("neo4j", [])
+    for extra in extras:
+        reqs += project.get("optional-dependencies", {}).get(extra, [])
     return sorted(set(reqs))
 
 
-def build_wheels(repo: Path, on_line: OnLine | None = None) -> Path:
-    """The project's wheel plus its dependencies' wheels for the image's Python, in
-    ``build/wheels``. Dependencies are fetched again only when the requirements change."""
-    dest = repo / WHEELS_DIR
+def build_wheels(
+    repo: Path,
+    on_line: OnLine | None = None,
+    *,
+    extras: tuple[str, ...] = ("neo4j",),
+    dest: Path | None = None,
+) -> Path:
+    """The project's wheel plus its dependencies' wheels (with ``extras``) for the image's
+    Python, in ``dest`` (default ``build/wheels``), and a ``requirements.txt`` naming the
+    dependencies. They are fetched again only when the requirements change."""
+    dest = dest or repo / WHEELS_DIR
     dest.mkdir(parents=True, exist_ok=True)
-    reqs = _requirements(repo)
+    reqs = _requirements(repo, extras)
+    (dest / "requirements.txt").write_text("\n".join(reqs) + "\n")
     stamp = dest / ".requirements"
     machine = platform.machine()
     key = hashlib.sha256("\n".join([*reqs, machine, IMAGE_PYTHON]).encode()).hexdigest()
@@ -166,14 +179,16 @@ def build_image(
     *,
     buildargs: Mapping[str, str] | None = None,
     on_line: OnLine | None = None,
+    dockerfile: str = DOCKERFILE,
 ) -> str:
-    """Build ``Dockerfile.worker`` as ``reference``, streaming the output; the image id.
+    """Build ``dockerfile`` (default the worker's) as ``reference``, streaming the output;
+    the image id.
 
     ``forcerm`` removes intermediate containers even when the build fails.
     """
     stream = client.api.build(
         path=str(repo),
-        dockerfile=DOCKERFILE,
+        dockerfile=dockerfile,
         tag=reference,
         buildargs=dict(buildargs or {}),
         rm=True,
@@ -181,17 +196,19 @@ def build_image(
         decode=True,
         pull=False,
     )
-    image_id = _follow_build(stream, on_line)
+    image_id = _follow_build(stream, on_line, dockerfile)
     log.info("built %s (%s)", reference, image_id)
     return image_id
 
 
-def _follow_build(stream: Iterable[Mapping[str, Any]], on_line: OnLine | None) -> str:
+def _follow_build(
+    stream: Iterable[Mapping[str, Any]], on_line: OnLine | None, dockerfile: str = DOCKERFILE
+) -> str:
     image_id = ""
     for chunk in stream:
         if "error" in chunk or "errorDetail" in chunk:
             detail = chunk.get("errorDetail", {}).get("message") or chunk.get("error")
-            raise ImageError(f"docker build of {DOCKERFILE} failed: {detail}")
+            raise ImageError(f"docker build of {dockerfile} failed: {detail}")
         text = chunk.get("stream")
         if text and on_line is not None:
             for line in str(text).splitlines():
@@ -201,7 +218,7 @@ def _follow_build(stream: Iterable[Mapping[str, Any]], on_line: OnLine | None) -
         if isinstance(aux, Mapping) and "ID" in aux:
             image_id = str(aux["ID"])
     if not image_id:
-        raise ImageError(f"docker build of {DOCKERFILE} ended without an image id")
+        raise ImageError(f"docker build of {dockerfile} ended without an image id")
     return image_id
 
 

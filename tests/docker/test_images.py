@@ -130,3 +130,29 @@ def test_build_worker_task_exits_non_zero_on_wrong_credentials(
     assert result.returncode == 1, result.stderr[-2000:]
     assert "refused the login of user 'bench'" in result.stderr
     assert "wrong-password" not in result.stderr + result.stdout
+
+
+def test_ci_image_builds_and_runs_the_tasks(docker_engine: Any, base_image: str) -> None:
+    """`invoke build-ci-image` builds Dockerfile.build; the tasks run inside it."""
+    reference = "bench-test/build:latest"
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "build-ci-image", "--tag", reference],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == reference
+    client = docker_engine.client()
+    listed = client.containers.run(reference, remove=True).decode()
+    for name in ("deploy", "schedule", "build-worker", "costs"):
+        assert name in listed
+    tools = client.containers.run(
+        reference,
+        entrypoint=["sh", "-c"],
+        command=["packer version; aws --version; docker -v"],
+        remove=True,
+    ).decode()
+    assert "Packer v" in tools and "aws-cli/" in tools and "Docker version" in tools
