@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from invoke import Context, Exit, task
+import invoke
+from invoke import Context, Exit
 
 from scheduler import ami, costs, stack, stacktemplate
 from scheduler.compare import Verdict, compare_metrics, format_comparisons
@@ -41,6 +42,15 @@ for _noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 REPO = Path(__file__).resolve().parent
+
+
+def task(*args: Any, **kwargs: Any) -> Any:
+    """``invoke.task`` without generated one-letter flags: with this many options they would
+    be arbitrary (``-4`` for ``--neo4j-commit``) and change whenever an option is added."""
+    kwargs.setdefault("auto_shortflags", False)
+    return invoke.task(*args, **kwargs)
+
+
 JOB_FIELD_NAMES = [f.name for f in FIELDS if f.name not in {"artifacts", "commands"}]
 JOB_HELP = {f.name: f.help for f in FIELDS if f.name in JOB_FIELD_NAMES}
 
@@ -105,7 +115,6 @@ def _job_overrides(kwargs: dict[str, Any], artifact: list[str]) -> dict[str, Any
     },
     iterable=["artifact"],
     positional=["job_file"],
-    auto_shortflags=False,
 )
 @_with_job_options
 def run_worker(
@@ -171,7 +180,6 @@ def run_worker(
     },
     iterable=["artifact"],
     positional=["job_file"],
-    auto_shortflags=False,
 )
 @_with_job_options
 def check_job(
@@ -202,15 +210,28 @@ _STORE_HELP = {
 }
 
 
+def _with_store_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Offer the results-store options (``--store-uri`` ...) as keyword arguments."""
+    sig = inspect.signature(func)
+    params = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
+    params += [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=str)
+        for name in _STORE_HELP
+    ]
+    func.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    return func
+
+
 def _open_results_store(
     c: Context,
     *,
-    store_uri: str | None,
-    store_user: str | None,
-    store_secret: str | None,
-    database: str | None,
-    workspace: str | None,
+    store_uri: str | None = None,
+    store_user: str | None = None,
+    store_secret: str | None = None,
+    database: str | None = None,
+    workspace: str | None = None,
 ) -> ResultsStore:
+    """The results store the options (else the ``bench.results_store_*`` settings) name."""
     ref = ResultsStoreRef(
         uri=_setting(c, "results_store_uri", store_uri) or "",
         user=_setting(c, "results_store_user", store_user) or "",
@@ -235,6 +256,7 @@ def _open_results_store(
         **_STORE_HELP,
     }
 )
+@_with_store_options
 def results(
     c: Context,
     run_id: str | None = None,
@@ -246,11 +268,7 @@ def results(
     metrics: bool = False,
     json: bool = False,
     limit: int = 50,
-    store_uri: str | None = None,
-    store_user: str | None = None,
-    store_secret: str | None = None,
-    database: str | None = None,
-    workspace: str | None = None,
+    **store_options: Any,
 ) -> None:
     """Show stored benchmark runs and their metrics (table, or --json)."""
     from scheduler.render import metrics_table, runs_table, to_json
@@ -265,14 +283,7 @@ def results(
             since=since,
             limit=limit,
         )
-        with _open_results_store(
-            c,
-            store_uri=store_uri,
-            store_user=store_user,
-            store_secret=store_secret,
-            database=database,
-            workspace=workspace,
-        ) as store:
+        with _open_results_store(c, **store_options) as store:
             rows: list[Any] = store.metrics(flt) if metrics else store.runs(flt)
     if json:
         print(to_json(rows))
@@ -622,7 +633,6 @@ def build_ci_image(c: Context, tag: str | None = None, push: bool = False) -> No
     },
     iterable=["workloads", "artifact"],
     positional=["job_file"],
-    auto_shortflags=False,
 )
 @_with_job_options
 def schedule(
@@ -725,6 +735,7 @@ def _json_dump(data: Any) -> str:
         **_STORE_HELP,
     }
 )
+@_with_store_options
 def watch(
     c: Context,
     run_id: str,
@@ -734,11 +745,7 @@ def watch(
     timeout: float | None = None,
     interval: float | None = None,
     json: bool = False,
-    store_uri: str | None = None,
-    store_user: str | None = None,
-    store_secret: str | None = None,
-    database: str | None = None,
-    workspace: str | None = None,
+    **store_options: Any,
 ) -> None:
     """Watch a run until its jobs end: exit 0 all succeeded, 3 any failed; Ctrl-C detaches."""
     from scheduler import watch as watching
@@ -775,14 +782,7 @@ def watch(
         finally:
             if states:  # like the original: the jobs' records are kept whatever happened
                 watching.record_jobs(store, run_id, states)
-                with _open_results_store(
-                    c,
-                    store_uri=store_uri,
-                    store_user=store_user,
-                    store_secret=store_secret,
-                    database=database,
-                    workspace=workspace,
-                ) as results_store:
+                with _open_results_store(c, **store_options) as results_store:
                     results_store.write_jobs(watching.job_records(manifest, states))
         result = watching.outcome(states)
         if json:
@@ -924,17 +924,14 @@ def sandbox_down(c: Context) -> None:
         **_STORE_HELP,
     }
 )
+@_with_store_options
 def results_sync(
     c: Context,
     results_uri: str | None = None,
     run_id: str | None = None,
     since: str | None = None,
     json: bool = False,
-    store_uri: str | None = None,
-    store_user: str | None = None,
-    store_secret: str | None = None,
-    database: str | None = None,
-    workspace: str | None = None,
+    **store_options: Any,
 ) -> None:
     """Replay results documents from the object store into the results store (idempotent)."""
     with _errors():
@@ -943,14 +940,7 @@ def results_sync(
             base = join_uri(_setting(c, "storage"), "results")
         if not base:
             raise ConfigError("results-sync: give --results-uri (or set bench.results_uri)")
-        with _open_results_store(
-            c,
-            store_uri=store_uri,
-            store_user=store_user,
-            store_secret=store_secret,
-            database=database,
-            workspace=workspace,
-        ) as store:
+        with _open_results_store(c, **store_options) as store:
             counts = sync_results(open_store(base), store, run_id=run_id, since=since)
     if json:
         print(_json_module.dumps(dataclasses.asdict(counts), indent=2))
@@ -975,6 +965,7 @@ def results_sync(
         **_STORE_HELP,
     }
 )
+@_with_store_options
 def compare(
     c: Context,
     base: str,
@@ -984,11 +975,7 @@ def compare(
     min_effect: float = 0.02,
     fail_on_slower: bool = False,
     json: bool = False,
-    store_uri: str | None = None,
-    store_user: str | None = None,
-    store_secret: str | None = None,
-    database: str | None = None,
-    workspace: str | None = None,
+    **store_options: Any,
 ) -> None:
     """Compare two test runs (or builds) per benchmark: medians, ratio, beyond noise or not."""
     with _errors():
@@ -1000,14 +987,7 @@ def compare(
                 return ResultsFilter(build=name, limit=1_000_000)
             return ResultsFilter(test_run_id=name, limit=1_000_000)
 
-        with _open_results_store(
-            c,
-            store_uri=store_uri,
-            store_user=store_user,
-            store_secret=store_secret,
-            database=database,
-            workspace=workspace,
-        ) as store:
+        with _open_results_store(c, **store_options) as store:
             base_rows, contender_rows = store.metrics(flt(base)), store.metrics(flt(contender))
         for name, rows in ((base, base_rows), (contender, contender_rows)):
             if not rows:
