@@ -32,7 +32,6 @@ from worker.params import JobParameters
 from worker.profilers import ProfilerSet
 from worker.recordings import upload_recordings, upload_tree
 from worker.results import build_document, dump_document
-from worker.resultsdb.factory import open_results_store
 from worker.storage import open_store
 from worker.tools import ToolContext, ToolOutcome, adapter_for
 
@@ -215,6 +214,8 @@ def _store_results(
     params: JobParameters, opts: WorkerOptions, document: dict[str, Any], report: JobReport
 ) -> None:
     """Object store first (durable), then the results store."""
+    from worker.resultsdb.factory import open_results_store  # imports a driver: not at start
+
     results = open_store(params.results_uri)
     try:
         info = results.put_bytes(

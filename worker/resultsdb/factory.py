@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from worker.credentials import (
     SecretFetcher,
@@ -17,8 +18,10 @@ from worker.credentials import (
 from worker.errors import ConfigError
 from worker.params import ResultsStoreRef
 from worker.resultsdb.base import ResultsStore
-from worker.resultsdb.neo4j import NEO4J_SCHEMES, Neo4jResultsStore, RetryPolicy
 from worker.resultsdb.sqlite import SqliteResultsStore
+
+if TYPE_CHECKING:
+    from worker.resultsdb.neo4j import RetryPolicy
 
 #: Name of the embedded store inside a workspace.
 EMBEDDED_STORE_FILE = "results.sqlite"
@@ -53,6 +56,9 @@ def open_results_store(
         return SqliteResultsStore(workspace / EMBEDDED_STORE_FILE)
     if uri.startswith("sqlite://"):
         return SqliteResultsStore(Path(uri[len("sqlite://") :]))
+    # the driver is imported only when a Neo4j store is used: it takes ~0.5 s to import
+    from worker.resultsdb.neo4j import NEO4J_SCHEMES, Neo4jResultsStore
+
     scheme = _scheme(uri)
     if scheme in NEO4J_SCHEMES or scheme == "bolt+routing":
         if creds is None:
