@@ -17,15 +17,15 @@ from typing import Any
 from scheduler.batch import BatchClient, JobDescription
 from scheduler.errors import BatchError
 from worker import aws
-from worker.errors import BenchInfraError, NotFoundError
+from worker.errors import NotFoundError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FOLLOW_INTERVAL = 5.0
 
 
-class LogStreamMissingError(BenchInfraError):
-    """The job has no log stream (yet)."""
+class LogStreamMissingError(NotFoundError):
+    """The job has no log stream (yet): exit code 2, like any missing resource."""
 
 
 @dataclasses.dataclass(frozen=True)

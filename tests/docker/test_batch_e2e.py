@@ -125,3 +125,94 @@ def test_failing_benchmark_makes_watch_exit_3(batch: BatchSetup) -> None:
     assert job_ids[0] in result.stderr
     assert "/aws/batch/job" in result.stderr  # where its log is
     assert f"is {JobStatus.FAILED.value}" in result.stderr
+
+
+def test_cancel_terminates_the_unfinished_jobs_of_a_run(batch: BatchSetup) -> None:
+    sleeper = {
+        "tool": "command",
+        "workload": "sleeper",
+        "warmup_count": "0",
+        "measurement_count": "1",
+        "commands": {"sleep": "sleep 300"},
+        **{
+            k: "x"
+            for k in (
+                "neo4j_commit",
+                "neo4j_version",
+                "neo4j_branch",
+                "neo4j_branch_owner",
+                "tool_commit",
+                "tool_branch",
+                "tool_branch_owner",
+                "teamcity_build",
+                "parent_teamcity_build",
+                "triggered_by",
+            )
+        },
+    }
+    store = open_store(batch.storage)
+    run, _, _ = schedule_run(
+        ScheduleRequest(None, sleeper),
+        store,
+        Target(batch.queue, batch.job_definition),
+        BatchClient(),
+        env="e2e",
+        timeout_seconds=600,
+    )
+    (job_id,) = [j.job_id for j in run.jobs]
+    for update in iter_updates(BatchClient(), [job_id], interval=1.0, timeout=300):
+        if update.jobs[job_id].status is JobStatus.RUNNING:
+            break
+    env = {**os.environ, "INVOKE_BENCH_STORAGE": batch.storage}
+    cancelled = subprocess.run(
+        [sys.executable, "-m", "invoke", "cancel", run.run_id, "--reason", "stop it"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert cancelled.returncode == 0, cancelled.stderr[-2000:]
+    assert cancelled.stdout.split() == [job_id]
+    final: dict[str, Any] = {}
+    for update in iter_updates(BatchClient(), [job_id], interval=1.0, timeout=300):
+        final = dict(update.jobs)
+    assert final[job_id].status is JobStatus.FAILED
+    again = subprocess.run(
+        [sys.executable, "-m", "invoke", "cancel", run.run_id],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert again.returncode == 0 and again.stdout.strip() == ""  # nothing left to cancel
+
+
+def test_logs_says_when_there_is_no_stream_yet_and_follow_waits_for_it(
+    batch: BatchSetup,
+) -> None:
+    _, (job_id,) = _schedule(batch, {"queries": "StringBuildingBenchmark"})
+    early = subprocess.run(
+        [sys.executable, "-m", "invoke", "logs", job_id],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    # moto writes a job's log when its container exits, well after this
+    assert early.returncode != 0 and "has no log stream yet" in early.stderr, early.stderr
+    assert f"invoke logs {job_id} --follow" in early.stderr
+    followed = subprocess.run(
+        [sys.executable, "-m", "invoke", "logs", job_id, "--follow"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert followed.returncode == 0, followed.stderr[-2000:]
+    assert "results document written to s3://" in followed.stdout

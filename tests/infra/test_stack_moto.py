@@ -19,8 +19,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from scheduler import stack, stacktemplate
+from scheduler.batch import BatchClient
 from scheduler.stack import DeployRequest, Waiter
 from scheduler.stacktemplate import job_definition_output_key, load_config, queue_output_key
+from scheduler.submit import resolve_target
 from tests.infra.conftest import Network
 from worker import aws
 from worker.errors import ConfigError
@@ -233,6 +235,44 @@ def test_outputs_name_the_queues_and_job_definitions(network: Network, no_wait: 
     described = batch.describe_jobs(jobs=[job["jobId"]])["jobs"][0]
     assert described["jobQueue"] == outputs["JobQueueM5dXlarge"]
     assert described["jobDefinition"] == outputs["JobDefinitionM5dXlargeOpenjdk17"]
+
+
+def test_the_scheduler_chooses_by_capabilities_from_the_deployed_stack(
+    network: Network, no_wait: Waiter
+) -> None:
+    """Discovery reads the stack's queues, compute environments (sizes from EC2's instance
+    catalogue) and job definitions (JDK from the image tag), then the original's rules pick."""
+    _deploy(network, no_wait)
+    name = f"benchmarking-{ENV}"
+
+    by_type = resolve_target(
+        stack=name,
+        capability_text="AWS:instanceType=m5d.xlarge,jdk=openjdk-17",
+        batch=BatchClient(),
+    )
+    assert by_type.queue.endswith(_physical(queue_output_key("m5d.xlarge")).split("/")[-1])
+    assert by_type.job_definition == f"benchmarking-{ENV}-m5d-xlarge-openjdk_17"
+
+    by_hardware = resolve_target(
+        stack=name,
+        capability_text="hardware:totalMemory=32768,hardware:availableCores=8,jdk=openjdk-21",
+        batch=BatchClient(),
+    )
+    assert by_hardware.job_definition == f"benchmarking-{ENV}-m5d-2xlarge-openjdk_21"
+
+    # r5d.2xlarge has an on-demand and a spot environment: the original's rule refuses to guess
+    with pytest.raises(ConfigError, match=r"r5d\.2xlarge"):
+        resolve_target(
+            stack=name,
+            capability_text="AWS:instanceType=r5d.2xlarge,jdk=openjdk-17",
+            batch=BatchClient(),
+        )
+    with pytest.raises(ConfigError):
+        resolve_target(
+            stack=name,
+            capability_text="AWS:instanceType=c5.large,jdk=openjdk-17",
+            batch=BatchClient(),
+        )
 
 
 def test_deploying_again_without_changes_is_success(network: Network, no_wait: Waiter) -> None:
