@@ -22,6 +22,7 @@ from scheduler.batch import BatchClient  # noqa: E402
 from scheduler.plan import expand_jobs, prepare_run  # noqa: E402
 from scheduler.submit import SubmitSettings, Target, submit_run  # noqa: E402
 from scheduler.watch import iter_updates, outcome  # noqa: E402
+from tests.jobs import PROVENANCE  # noqa: E402
 from tests.services.batch_setup import create_batch_resources  # noqa: E402
 from tests.services.moto import run_moto_server  # noqa: E402
 from worker import aws  # noqa: E402
@@ -34,21 +35,7 @@ JOB = {
     "warmup_count": 0,
     "measurement_count": 1,
     "commands": {"noop": "true"},
-    **{
-        k: "x"
-        for k in [
-            "neo4j_commit",
-            "neo4j_version",
-            "neo4j_branch",
-            "neo4j_branch_owner",
-            "tool_commit",
-            "tool_branch",
-            "tool_branch_owner",
-            "teamcity_build",
-            "parent_teamcity_build",
-            "triggered_by",
-        ]
-    },
+    **PROVENANCE,
 }
 
 

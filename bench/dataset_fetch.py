@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.jobs import PROVENANCE
 from worker.dataset import fetch_dataset
 from worker.params import ArtifactRef
 
@@ -121,21 +122,7 @@ def bench_overhead(work: Path, repeat: int) -> None:
             "warmup_count": 0,
             "measurement_count": 1,
             "commands": {"mark": f"sh -c 'date +%s.%N > {marker}'"},
-            **{
-                k: "x"
-                for k in (
-                    "neo4j_commit",
-                    "neo4j_version",
-                    "neo4j_branch",
-                    "neo4j_branch_owner",
-                    "tool_commit",
-                    "tool_branch",
-                    "tool_branch_owner",
-                    "teamcity_build",
-                    "parent_teamcity_build",
-                    "triggered_by",
-                )
-            },
+            **PROVENANCE,
         }
     )
     store = open_store(str(work / "store"))

@@ -22,6 +22,7 @@ from scheduler.logs import iter_job_log
 from scheduler.schedule import ScheduleRequest, schedule_run
 from scheduler.submit import Target
 from scheduler.watch import iter_updates, outcome, run_jobs
+from tests.jobs import PROVENANCE
 from tests.services.batch_setup import BatchSetup, create_batch_resources
 from tests.services.moto import CREDENTIALS, MotoServer
 from worker import aws
@@ -134,21 +135,7 @@ def test_cancel_terminates_the_unfinished_jobs_of_a_run(batch: BatchSetup) -> No
         "warmup_count": "0",
         "measurement_count": "1",
         "commands": {"sleep": "sleep 300"},
-        **{
-            k: "x"
-            for k in (
-                "neo4j_commit",
-                "neo4j_version",
-                "neo4j_branch",
-                "neo4j_branch_owner",
-                "tool_commit",
-                "tool_branch",
-                "tool_branch_owner",
-                "teamcity_build",
-                "parent_teamcity_build",
-                "triggered_by",
-            )
-        },
+        **PROVENANCE,
     }
     store = open_store(batch.storage)
     run, _, _ = schedule_run(
