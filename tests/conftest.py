@@ -17,6 +17,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
+def benchmarks_jar() -> Path:
+    """The example JMH benchmarks jar (scripts/build-java.sh, run by the test setup)."""
+    jar = REPO / "build" / "java" / "benchmarks.jar"
+    assert jar.is_file(), "run scripts/install-test-deps.sh: it builds the Java projects"
+    return jar
+
+
+@pytest.fixture(scope="session")
 def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("services")
 

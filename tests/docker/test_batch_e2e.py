@@ -34,14 +34,6 @@ PASSWORD = "pw-7c1e0a9f-never-leak"
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
-@pytest.fixture(scope="module")
-def benchmarks_jar() -> Path:
-    jar = REPO / "build" / "java" / "benchmarks.jar"
-    if not jar.is_file():
-        subprocess.run([str(REPO / "scripts" / "build-java.sh")], check=True, cwd=REPO)
-    return jar
-
-
 @pytest.fixture
 def batch(aws: MotoServer, worker_image: str, benchmarks_jar: Path) -> BatchSetup:
     return create_batch_resources(

@@ -18,14 +18,6 @@ PASSWORD = "pw-run-worker-image-never-leak"
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
-@pytest.fixture(scope="module")
-def benchmarks_jar() -> Path:
-    jar = REPO / "build" / "java" / "benchmarks.jar"
-    if not jar.is_file():
-        subprocess.run([str(REPO / "scripts" / "build-java.sh")], check=True, cwd=REPO)
-    return jar
-
-
 def test_run_worker_in_image_against_the_sandbox(
     aws: MotoServer, worker_image: str, benchmarks_jar: Path
 ) -> None:

@@ -21,14 +21,7 @@ JOB_FILE = REPO / "examples" / "jmh-quickstart" / "job.toml"
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def jar() -> Path:
-    path = REPO / "build" / "java" / "benchmarks.jar"
-    assert path.is_file(), "run scripts/build-java.sh (the test setup does)"
-    return path
-
-
-def test_example_job_end_to_end_stores_every_sample(tmp_path: Path, jar: Path) -> None:
+def test_example_job_end_to_end_stores_every_sample(tmp_path: Path, benchmarks_jar: Path) -> None:
     job = load_job(
         JOB_FILE,
         {
@@ -60,7 +53,7 @@ def test_example_job_end_to_end_stores_every_sample(tmp_path: Path, jar: Path) -
     assert any(r.endswith(".jfr") for r in recordings)
 
 
-def test_failing_benchmark_stops_a_fail_policy_job(tmp_path: Path, jar: Path) -> None:
+def test_failing_benchmark_stops_a_fail_policy_job(tmp_path: Path, benchmarks_jar: Path) -> None:
     job = load_job(
         JOB_FILE,
         {
@@ -78,7 +71,7 @@ def test_failing_benchmark_stops_a_fail_policy_job(tmp_path: Path, jar: Path) ->
     assert doc["benchmarks"] == []  # FAIL stops before StringBuildingBenchmark (JMH order)
 
 
-def test_quickstart_task_and_results_json(tmp_path: Path, jar: Path) -> None:
+def test_quickstart_task_and_results_json(tmp_path: Path, benchmarks_jar: Path) -> None:
     env_ws = str(tmp_path / "ws")
     done = subprocess.run(
         [

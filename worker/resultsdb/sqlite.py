@@ -90,40 +90,41 @@ WHERE :test_run_id IS NULL OR test_run_id = :test_run_id
 ORDER BY coalesce(queued_at, ''), job_id
 LIMIT :limit
 """
-# The filters of `runs` and `metrics` (the same in both); a NULL parameter means "any".
-_SELECT_RUNS = """
+#: The filters of ``invoke results``, shared by both queries (a None parameter matches all).
+_RUN_FILTER = """WHERE (:test_run_id IS NULL OR r.test_run_id = :test_run_id)
+  AND (:workload IS NULL OR r.workload = :workload)
+  AND (:branch IS NULL OR r.neo4j_branch = :branch)
+  AND (:build IS NULL OR r.teamcity_build = :build)
+  AND (:since IS NULL OR r.started_at >= :since)
+  AND (:benchmark IS NULL OR EXISTS (
+        SELECT 1 FROM metric m2 WHERE m2.test_run_id = r.test_run_id
+        AND m2.benchmark = :benchmark))
+"""
+_SELECT_RUNS = (
+    """
 SELECT r.test_run_id, r.job_id, r.attempt, r.tool, r.workload, r.status,
        r.started_at, r.finished_at, r.neo4j_version, r.neo4j_branch, r.neo4j_commit,
        r.teamcity_build, r.triggered_by,
        (SELECT COUNT(*) FROM metric m WHERE m.test_run_id = r.test_run_id), r.failures
 FROM test_run r
-WHERE (:test_run_id IS NULL OR r.test_run_id = :test_run_id)
-  AND (:workload IS NULL OR r.workload = :workload)
-  AND (:branch IS NULL OR r.neo4j_branch = :branch)
-  AND (:build IS NULL OR r.teamcity_build = :build)
-  AND (:since IS NULL OR r.started_at >= :since)
-  AND (:benchmark IS NULL OR EXISTS (
-        SELECT 1 FROM metric m2 WHERE m2.test_run_id = r.test_run_id
-        AND m2.benchmark = :benchmark))
-ORDER BY r.started_at DESC, r.test_run_id
+"""
+    + _RUN_FILTER
+    + """ORDER BY r.started_at DESC, r.test_run_id
 LIMIT :limit
 """
-_SELECT_METRICS = """
+)
+_SELECT_METRICS = (
+    """
 SELECT r.test_run_id, r.started_at, r.workload, m.grp, m.benchmark, m.params,
        m.mode, m.unit, m.summary, m.samples
 FROM metric m JOIN test_run r ON r.test_run_id = m.test_run_id
-WHERE (:test_run_id IS NULL OR r.test_run_id = :test_run_id)
-  AND (:workload IS NULL OR r.workload = :workload)
-  AND (:branch IS NULL OR r.neo4j_branch = :branch)
-  AND (:build IS NULL OR r.teamcity_build = :build)
-  AND (:since IS NULL OR r.started_at >= :since)
-  AND (:benchmark IS NULL OR EXISTS (
-        SELECT 1 FROM metric m2 WHERE m2.test_run_id = r.test_run_id
-        AND m2.benchmark = :benchmark))
-  AND (:benchmark IS NULL OR m.benchmark = :benchmark)
+"""
+    + _RUN_FILTER
+    + """  AND (:benchmark IS NULL OR m.benchmark = :benchmark)
 ORDER BY r.started_at DESC, r.test_run_id, m.grp, m.benchmark, m.params
 LIMIT :limit
 """
+)
 
 
 class SqliteResultsStore(ResultsStore):
