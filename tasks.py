@@ -31,6 +31,7 @@ from scheduler.stackinfo import stack_name
 from worker.contract import ExitCode
 from worker.errors import BenchInfraError, ConfigError
 from worker.job import FIELDS
+from worker.jobfile import job_overrides
 from worker.params import ResultsStoreRef
 from worker.resultsdb import ResultsFilter, ResultsStore
 from worker.resultsdb.factory import open_results_store
@@ -74,29 +75,24 @@ def _errors() -> Iterator[None]:
         ) from None
 
 
-def _with_job_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Offer every job field as an option with its original spelling (--warmup-count ...)."""
-    sig = inspect.signature(func)
-    params = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
-    params += [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=str)
-        for name in JOB_FIELD_NAMES
-    ]
-    func.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
-    return func
+def _with_options(names: Iterable[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Offer ``names`` as string options of a task that takes them as ``**kwargs``."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(func)
+        params = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
+        params += [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=str)
+            for name in names
+        ]
+        func.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        return func
+
+    return decorate
 
 
-def _job_overrides(kwargs: dict[str, Any], artifact: list[str]) -> dict[str, Any]:
-    overrides: dict[str, Any] = {k: kwargs.get(k) for k in JOB_FIELD_NAMES}
-    artifacts = {}
-    for item in artifact:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise Exit(f"error: --artifact {item!r}: write NAME=PATH", 2)
-        artifacts[name] = value
-    if artifacts:
-        overrides["artifacts"] = artifacts
-    return overrides
+#: Every job field as an option with its original spelling (--warmup-count ...).
+_with_job_options = _with_options(JOB_FIELD_NAMES)
 
 
 # --- local runs and results (embedded defaults, no AWS needed) ---
@@ -130,7 +126,8 @@ def run_worker(
 ) -> None:
     """Run a benchmark job on this machine through the worker (no AWS needed)."""
     if image:
-        overrides = _job_overrides(job_fields, artifact or [])
+        with _errors():
+            overrides = job_overrides(job_fields, artifact or [])
         _run_in_image(c, image, job_parameters, job_file, overrides, storage, workspace)
         return
     from scheduler.local import run_locally
@@ -143,7 +140,7 @@ def run_worker(
 
     with _errors():
         path = Path(job_file) if job_file else None
-        job = load_job(path, _job_overrides(job_fields, artifact or []))
+        job = load_job(path, job_overrides(job_fields, artifact or []))
         ws = Path(_setting(c, "workspace", workspace))
         progress = TransferProgress(sys.stderr, "uploading artifacts")
         run = run_locally(
@@ -191,7 +188,7 @@ def check_job(
 
     with _errors():
         job = load_job(
-            Path(job_file) if job_file else None, _job_overrides(job_fields, artifact or [])
+            Path(job_file) if job_file else None, job_overrides(job_fields, artifact or [])
         )
     print(to_json(job.to_dict()))
 
@@ -210,16 +207,8 @@ _STORE_HELP = {
 }
 
 
-def _with_store_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Offer the results-store options (``--store-uri`` ...) as keyword arguments."""
-    sig = inspect.signature(func)
-    params = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
-    params += [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=str)
-        for name in _STORE_HELP
-    ]
-    func.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
-    return func
+#: The results-store options (--store-uri ...).
+_with_store_options = _with_options(_STORE_HELP)
 
 
 def _open_results_store(
@@ -662,7 +651,7 @@ def schedule(
 
     as_json = json
     with _errors():
-        options = _job_overrides(job_fields, artifact or [])
+        options = job_overrides(job_fields, artifact or [])
         request = ScheduleRequest(
             Path(job_file) if job_file else None,
             options,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +65,21 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def overrides_from_namespace(ns: argparse.Namespace) -> dict[str, Any]:
+def job_overrides(options: Mapping[str, Any], artifacts: Iterable[str] = ()) -> dict[str, Any]:
+    """The job fields given as options, plus ``--artifact NAME=PATH`` items."""
     values: dict[str, Any] = {
-        f.name: getattr(ns, f.name, None) for f in FIELDS if f.name not in {"artifacts", "commands"}
+        f.name: options.get(f.name) for f in FIELDS if f.name not in {"artifacts", "commands"}
     }
-    artifacts = {}
-    for item in getattr(ns, "artifact", []) or []:
+    named = {}
+    for item in artifacts:
         name, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"--artifact {item!r}: write NAME=PATH")
-        artifacts[name] = value
-    if artifacts:
-        values["artifacts"] = artifacts
+        named[name] = value
+    if named:
+        values["artifacts"] = named
     return values
+
+
+def overrides_from_namespace(ns: argparse.Namespace) -> dict[str, Any]:
+    return job_overrides(vars(ns), getattr(ns, "artifact", None) or [])
