@@ -8,11 +8,9 @@ Each task resolves its options (falling back to ``invoke.yaml``), calls one func
 
 from __future__ import annotations
 
-import dataclasses
 import getpass
 import inspect
 import json
-import json as _json_module
 import logging
 import os
 import sys
@@ -26,6 +24,7 @@ from invoke import Context, Exit
 
 from scheduler import ami, costs, stack, stacktemplate
 from scheduler.compare import Verdict, compare_metrics, format_comparisons
+from scheduler.render import to_json
 from scheduler.resultsync import sync_results
 from scheduler.stackinfo import stack_name
 from worker.contract import ExitCode
@@ -132,7 +131,7 @@ def run_worker(
         return
     from scheduler.local import run_locally
     from scheduler.progress import TransferProgress
-    from scheduler.render import runs_table, to_json
+    from scheduler.render import runs_table
     from worker.jobfile import load_job
     from worker.resultsdb import ResultsFilter
     from worker.resultsdb.factory import EMBEDDED_STORE_FILE
@@ -183,7 +182,6 @@ def check_job(
     c: Context, job_file: str | None = None, artifact: list[str] | None = None, **job_fields: Any
 ) -> None:
     """Validate a job file and options; print the job as JSON."""
-    from scheduler.render import to_json
     from worker.jobfile import load_job
 
     with _errors():
@@ -260,7 +258,7 @@ def results(
     **store_options: Any,
 ) -> None:
     """Show stored benchmark runs and their metrics (table, or --json)."""
-    from scheduler.render import metrics_table, runs_table, to_json
+    from scheduler.render import metrics_table, runs_table
 
     with _errors():
         flt = ResultsFilter(
@@ -687,15 +685,7 @@ def schedule(
             f"job definition {target.job_definition}"
         )
         if as_json:
-            print(
-                _json_dump(
-                    {
-                        "run_id": run.run_id,
-                        "storage": store.base_uri,
-                        "jobs": [j.__dict__ for j in run.jobs],
-                    }
-                )
-            )
+            print(to_json({"run_id": run.run_id, "storage": store.base_uri, "jobs": run.jobs}))
         else:
             print(run.run_id)
             for job in run.jobs:
@@ -704,12 +694,6 @@ def schedule(
             _err(f"watch: invoke watch {run.run_id} --storage {store.base_uri}")
     if wait:
         watch(c, run.run_id, storage=store.base_uri)
-
-
-def _json_dump(data: Any) -> str:
-    import json as _json
-
-    return _json.dumps(data, indent=2, sort_keys=True, default=str)
 
 
 @task(
@@ -747,7 +731,7 @@ def watch(
     with _errors():
         store = open_store(_storage(c, storage, _stack(c, env, batch_stack)))
         manifest = read_manifest(store, run_id)
-        jobs = watching.run_jobs(store, run_id)
+        jobs = watching.run_jobs(store, run_id, manifest)
         live = sys.stderr.isatty()
         states: dict[str, Any] = {}
         try:
@@ -775,7 +759,7 @@ def watch(
                     results_store.write_jobs(watching.job_records(manifest, states))
         result = watching.outcome(states)
         if json:
-            print(_json_dump([j.__dict__ for j in result.jobs]))
+            print(to_json(result.jobs))
         region = aws.region()
         watching.check_outcome(result, lambda j: describe_log_location(j, region))
         _err(f"all {len(result.jobs)} job(s) of run {run_id} succeeded")
@@ -932,7 +916,7 @@ def results_sync(
         with _open_results_store(c, **store_options) as store:
             counts = sync_results(open_store(base), store, run_id=run_id, since=since)
     if json:
-        print(_json_module.dumps(dataclasses.asdict(counts), indent=2))
+        print(to_json(counts))
     else:
         print(
             f"{counts.written} written, {counts.skipped} skipped, {counts.failed} unreadable "
@@ -983,7 +967,7 @@ def compare(
                 raise ConfigError(f"no results for {by} {name!r} in the results store")
         comparisons = compare_metrics(base_rows, contender_rows, alpha=alpha, min_effect=min_effect)
     if json:
-        print(_json_module.dumps([dataclasses.asdict(x) for x in comparisons], indent=2))
+        print(to_json(comparisons))
     else:
         print(format_comparisons(comparisons))
     slower = [x.benchmark for x in comparisons if x.verdict is Verdict.SLOWER]

@@ -98,7 +98,7 @@ def to_json(value: Any) -> str:
     def default(obj: Any) -> Any:
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             return dataclasses.asdict(obj)
-        raise TypeError(f"cannot serialise {type(obj).__name__}")
+        return str(obj)  # enums, dates, paths
 
     return json.dumps(value, indent=2, sort_keys=True, default=default)
 

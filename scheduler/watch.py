@@ -126,9 +126,11 @@ def iter_updates(
         sleep(interval)
 
 
-def run_jobs(store: Store, run_id: str) -> dict[str, str]:
-    """Batch job id -> job name of a run, from its manifest."""
-    jobs = job_ids_of(read_manifest(store, run_id))
+def run_jobs(
+    store: Store, run_id: str, manifest: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """Batch job id -> job name of a run, from its manifest (read unless given)."""
+    jobs = job_ids_of(manifest if manifest is not None else read_manifest(store, run_id))
     if not jobs:
         raise NotFoundError(f"run {run_id}: its manifest lists no submitted Batch jobs")
     return jobs
