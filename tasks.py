@@ -133,20 +133,23 @@ def run_worker(
     from scheduler.progress import TransferProgress
     from scheduler.render import runs_table
     from worker.jobfile import load_job
-    from worker.resultsdb import ResultsFilter
-    from worker.resultsdb.factory import EMBEDDED_STORE_FILE
-    from worker.resultsdb.sqlite import SqliteResultsStore
 
     with _errors():
         path = Path(job_file) if job_file else None
         job = load_job(path, job_overrides(job_fields, artifact or []))
         ws = Path(_setting(c, "workspace", workspace))
+        ref = _results_store_ref(c)
         progress = TransferProgress(sys.stderr, "uploading artifacts")
         run = run_locally(
-            [job], job_dir=path.parent if path else Path.cwd(), workspace=ws, progress=progress
+            [job],
+            job_dir=path.parent if path else Path.cwd(),
+            workspace=ws,
+            results_store=ref,
+            progress=progress,
         )
         progress.close()
-        with SqliteResultsStore(ws.resolve() / EMBEDDED_STORE_FILE) as store:
+        # the store the worker wrote to: the embedded one unless a store is configured
+        with open_results_store(ref, workspace=ws.resolve()) as store:
             rows = [
                 r
                 for p in run.plan.jobs
@@ -209,24 +212,28 @@ _STORE_HELP = {
 _with_store_options = _with_options(_STORE_HELP)
 
 
-def _open_results_store(
+def _results_store_ref(
     c: Context,
     *,
     store_uri: str | None = None,
     store_user: str | None = None,
     store_secret: str | None = None,
     database: str | None = None,
-    workspace: str | None = None,
-) -> ResultsStore:
+) -> ResultsStoreRef:
     """The results store the options (else the ``bench.results_store_*`` settings) name."""
-    ref = ResultsStoreRef(
+    return ResultsStoreRef(
         uri=_setting(c, "results_store_uri", store_uri) or "",
         user=_setting(c, "results_store_user", store_user) or "",
         secret_id=_setting(c, "results_store_secret", store_secret) or "",
         database=_setting(c, "results_store_database", database) or "neo4j",
     )
+
+
+def _open_results_store(
+    c: Context, *, workspace: str | None = None, **options: Any
+) -> ResultsStore:
     ws = Path(_setting(c, "workspace", workspace) or ".work").resolve()
-    return open_results_store(ref, workspace=ws)
+    return open_results_store(_results_store_ref(c, **options), workspace=ws)
 
 
 @task(
