@@ -372,12 +372,16 @@ def _normalise_key(key: str) -> str:
     return key.strip().lstrip("-").replace("-", "_").lower()
 
 
+#: SECRET_KEYS as they read once normalised (``--results-store-pass`` -> ``results_store_pass``).
+_SECRET_NAMES = frozenset(_normalise_key(k) for k in SECRET_KEYS)
+
+
 def find_secret_keys(data: Mapping[str, Any], path: str = "") -> list[str]:
     """Keys anywhere in ``data`` that name a secret (they never belong in a job)."""
     found = []
     for key, value in data.items():
         where = f"{path}{key}"
-        if _normalise_key(str(key)) in {_normalise_key(k) for k in SECRET_KEYS}:
+        if _normalise_key(str(key)) in _SECRET_NAMES:
             found.append(where)
         if isinstance(value, Mapping):
             found.extend(find_secret_keys(value, where + "."))
@@ -400,12 +404,11 @@ def _merge(layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _convert(merged: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
-    secret_names = {_normalise_key(k) for k in SECRET_KEYS}
     values: dict[str, Any] = {}
     for key, raw in merged.items():
         spec = FIELDS_BY_NAME.get(key)
         if spec is None:
-            if key not in secret_names:
+            if key not in _SECRET_NAMES:
                 problems.append(f"{key}: unknown field; known fields: {', '.join(FIELDS_BY_NAME)}")
             continue
         try:

@@ -85,6 +85,12 @@ def build_command(
     return argv
 
 
+def short_name(benchmark: str) -> str:
+    """``pkg.Class.method`` -> ``Class.method``: how results and recordings name a benchmark."""
+    cls, _, method = benchmark.rpartition(".")
+    return f"{cls.rpartition('.')[2]}.{method}"
+
+
 def parse_results(data: list[dict[str, Any]], group: str) -> list[BenchmarkResult]:
     """Benchmark results from JMH's JSON (one entry per benchmark x params)."""
     results = []
@@ -94,11 +100,10 @@ def parse_results(data: list[dict[str, Any]], group: str) -> list[BenchmarkResul
         if not samples:
             continue
         fq_name: str = entry["benchmark"]
-        cls, _, method = fq_name.rpartition(".")
         results.append(
             BenchmarkResult(
                 group=group,
-                name=f"{cls.rpartition('.')[2]}.{method}",
+                name=short_name(fq_name),
                 mode=str(entry.get("mode", "")),
                 unit=str(metric.get("scoreUnit", "")),
                 samples=tuple(samples),
@@ -119,9 +124,7 @@ class JmhTool(ToolAdapter):
             )
         outcome = ToolOutcome()
         for benchmark in benchmarks:
-            short = (
-                benchmark.rpartition(".")[0].rpartition(".")[2] + "." + benchmark.rpartition(".")[2]
-            )
+            short = short_name(benchmark)
             recordings = ctx.recordings_dir / short
             result_file = ctx.work_dir / f"jmh-{short}.json"
             argv = build_command(ctx, benchmark, result_file, recordings)
