@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from scheduler.logs import iter_job_log
 from scheduler.schedule import ScheduleRequest, schedule_run
 from scheduler.submit import Target
 from scheduler.watch import iter_updates, outcome, run_jobs
+from tests.cli import run_invoke
 from tests.jobs import PROVENANCE
 from tests.services.batch_setup import BatchSetup, create_batch_resources
 from tests.services.moto import CREDENTIALS, MotoServer
@@ -41,10 +40,12 @@ def batch(aws: MotoServer, worker_image: str, benchmarks_jar: Path) -> BatchSetu
     )
 
 
-def _schedule(setup: BatchSetup, options: dict[str, Any]) -> tuple[str, list[str]]:
+def _schedule(
+    setup: BatchSetup, options: dict[str, Any], job_file: Path | None = JOB_FILE
+) -> tuple[str, list[str]]:
     store = open_store(setup.storage)
     run, _, _ = schedule_run(
-        ScheduleRequest(JOB_FILE, options),
+        ScheduleRequest(job_file, options),
         store,
         Target(setup.queue, setup.job_definition),
         BatchClient(),
@@ -104,14 +105,8 @@ def test_failing_benchmark_makes_watch_exit_3(batch: BatchSetup) -> None:
         {"queries": "FailingBenchmark", "jvm_args": "-Xmx512m -Dbenchinfra.example.fail=true"},
     )
     env = {**os.environ, "INVOKE_BENCH_STORAGE": batch.storage}
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", "watch", run_id, "--interval", "1", "--timeout", "600"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=700,
-        check=False,
+    result = run_invoke(
+        "watch", run_id, "--interval", "1", "--timeout", "600", env=env, timeout=700
     )
     assert result.returncode == 3, result.stderr[-3000:]
     assert "there are failed jobs" in result.stderr
@@ -129,44 +124,19 @@ def test_cancel_terminates_the_unfinished_jobs_of_a_run(batch: BatchSetup) -> No
         "commands": {"sleep": "sleep 300"},
         **PROVENANCE,
     }
-    store = open_store(batch.storage)
-    run, _, _ = schedule_run(
-        ScheduleRequest(None, sleeper),
-        store,
-        Target(batch.queue, batch.job_definition),
-        BatchClient(),
-        env="e2e",
-        timeout_seconds=600,
-    )
-    (job_id,) = [j.job_id for j in run.jobs]
+    run_id, (job_id,) = _schedule(batch, sleeper, job_file=None)
     for update in iter_updates(BatchClient(), [job_id], interval=1.0, timeout=300):
         if update.jobs[job_id].status is JobStatus.RUNNING:
             break
     env = {**os.environ, "INVOKE_BENCH_STORAGE": batch.storage}
-    cancelled = subprocess.run(
-        [sys.executable, "-m", "invoke", "cancel", run.run_id, "--reason", "stop it"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    cancelled = run_invoke("cancel", run_id, "--reason", "stop it", env=env, timeout=300)
     assert cancelled.returncode == 0, cancelled.stderr[-2000:]
     assert cancelled.stdout.split() == [job_id]
     final: dict[str, Any] = {}
     for update in iter_updates(BatchClient(), [job_id], interval=1.0, timeout=300):
         final = dict(update.jobs)
     assert final[job_id].status is JobStatus.FAILED
-    again = subprocess.run(
-        [sys.executable, "-m", "invoke", "cancel", run.run_id],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    again = run_invoke("cancel", run_id, env=env, timeout=300)
     assert again.returncode == 0 and again.stdout.strip() == ""  # nothing left to cancel
 
 
@@ -174,24 +144,10 @@ def test_logs_says_when_there_is_no_stream_yet_and_follow_waits_for_it(
     batch: BatchSetup,
 ) -> None:
     _, (job_id,) = _schedule(batch, {"queries": "StringBuildingBenchmark"})
-    early = subprocess.run(
-        [sys.executable, "-m", "invoke", "logs", job_id],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    early = run_invoke("logs", job_id, timeout=300)
     # moto writes a job's log when its container exits, well after this
     assert early.returncode != 0 and "has no log stream yet" in early.stderr, early.stderr
     assert f"invoke logs {job_id} --follow" in early.stderr
-    followed = subprocess.run(
-        [sys.executable, "-m", "invoke", "logs", job_id, "--follow"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    followed = run_invoke("logs", job_id, "--follow", timeout=600)
     assert followed.returncode == 0, followed.stderr[-2000:]
     assert "results document written to s3://" in followed.stdout

@@ -7,9 +7,6 @@ to the Neo4j harness; ``invoke watch`` then records the run's Job nodes (``RUN_B
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ import pytest
 from scheduler.batch import BatchClient
 from scheduler.schedule import ScheduleRequest, schedule_run
 from scheduler.submit import Target
+from tests.cli import run_invoke
 from tests.services.batch_setup import create_batch_resources
 from tests.services.moto import CREDENTIALS, MotoServer
 from tests.services.neo4j import Neo4jServer
@@ -30,18 +28,6 @@ from worker.storage import open_store
 REPO = Path(__file__).resolve().parents[2]
 JOB_FILE = REPO / "examples" / "jmh-quickstart" / "job.toml"
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(900)]
-
-
-def invoke(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=REPO,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=700,
-        check=False,
-    )
 
 
 def test_worker_container_writes_to_neo4j_and_watch_records_its_jobs(
@@ -68,7 +54,7 @@ def test_worker_container_writes_to_neo4j_and_watch_records_its_jobs(
     )
     (job,) = run.jobs
 
-    watched = invoke(
+    watched = run_invoke(
         "watch",
         run.run_id,
         "--storage",
@@ -79,11 +65,12 @@ def test_worker_container_writes_to_neo4j_and_watch_records_its_jobs(
         "600",
         "--store-secret",
         secret_arn,
+        timeout=700,
     )
     assert watched.returncode == 0, watched.stderr[-3000:]
     assert f"job {job.job_id} is SUCCEEDED" in watched.stderr
 
-    logs = invoke("logs", job.job_id)
+    logs = run_invoke("logs", job.job_id, timeout=700)
     assert logs.returncode == 0, logs.stderr
     assert "results stored in the results store" in logs.stdout + logs.stderr
 

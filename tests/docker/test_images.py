@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from scheduler import images
 from scheduler.errors import ImageError
+from tests.cli import run_invoke
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -108,23 +108,14 @@ def test_build_worker_task_exits_non_zero_on_wrong_credentials(
         "BENCH_REGISTRY_PASSWORD": "wrong-password",
         "HOME": str(Path.home()),
     }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "invoke",
-            "build-worker",
-            "--push",
-            "--tag-suffix",
-            "task",
-            "--repository",
-            f"{auth_registry.address}/benchmarks-worker",
-        ],
-        cwd=REPO,
-        check=False,
+    result = run_invoke(
+        "build-worker",
+        "--push",
+        "--tag-suffix",
+        "task",
+        "--repository",
+        f"{auth_registry.address}/benchmarks-worker",
         env=env,
-        capture_output=True,
-        text=True,
         timeout=900,
     )
     assert result.returncode == 1, result.stderr[-2000:]
@@ -135,14 +126,7 @@ def test_build_worker_task_exits_non_zero_on_wrong_credentials(
 def test_ci_image_builds_and_runs_the_tasks(docker_engine: Any, base_image: str) -> None:
     """`invoke build-ci-image` builds Dockerfile.build; the tasks run inside it."""
     reference = "bench-test/build:latest"
-    done = subprocess.run(
-        [sys.executable, "-m", "invoke", "build-ci-image", "--tag", reference],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1200,
-    )
+    done = run_invoke("build-ci-image", "--tag", reference, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == reference
     client = docker_engine.client()

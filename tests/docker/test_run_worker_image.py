@@ -4,12 +4,11 @@ the arguments it would get on Batch, against moto (the sandbox's AWS)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import run_invoke
 from tests.services.moto import MotoServer
 from worker import aws as aws_clients
 
@@ -26,24 +25,15 @@ def test_run_worker_in_image_against_the_sandbox(
         Bucket="sandbox", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"}
     )
     env = {**os.environ, "BENCH_RESULTS_STORE_PASSWORD": PASSWORD}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "invoke",
-            "run-worker",
-            "examples/jmh-quickstart/job.toml",
-            "--image",
-            worker_image,
-            "--storage",
-            "s3://sandbox",
-        ],
-        cwd=REPO,
+    result = run_invoke(
+        "run-worker",
+        "examples/jmh-quickstart/job.toml",
+        "--image",
+        worker_image,
+        "--storage",
+        "s3://sandbox",
         env=env,
-        capture_output=True,
-        text=True,
         timeout=800,
-        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     results_uri = result.stdout.strip().splitlines()[-1]

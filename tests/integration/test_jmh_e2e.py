@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from scheduler.local import run_locally
+from tests.cli import run_invoke
 from worker.contract import ExitCode
 from worker.jobfile import load_job
 from worker.resultsdb import ResultsFilter
@@ -73,34 +72,20 @@ def test_failing_benchmark_stops_a_fail_policy_job(tmp_path: Path, benchmarks_ja
 
 def test_quickstart_task_and_results_json(tmp_path: Path, benchmarks_jar: Path) -> None:
     env_ws = str(tmp_path / "ws")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "invoke",
-            "run-worker",
-            str(JOB_FILE),
-            "--workspace",
-            env_ws,
-            "--queries",
-            "StringBuildingBenchmark",
-            "--measurement-count",
-            "2",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
+    done = run_invoke(
+        "run-worker",
+        str(JOB_FILE),
+        "--workspace",
+        env_ws,
+        "--queries",
+        "StringBuildingBenchmark",
+        "--measurement-count",
+        "2",
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "SUCCEEDED" in done.stderr
-    shown = subprocess.run(
-        [sys.executable, "-m", "invoke", "results", "--workspace", env_ws, "--metrics", "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    shown = run_invoke("results", "--workspace", env_ws, "--metrics", "--json")
+    assert shown.returncode == 0, shown.stderr
     rows = json.loads(shown.stdout)
     assert {r["benchmark"] for r in rows} == {
         "StringBuildingBenchmark.stringBuilder",

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.cli import run_invoke
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def invoke(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_every_task_has_a_one_line_help() -> None:
-    done = invoke("--list")
+    done = run_invoke("--list")
     assert done.returncode == 0
     for name in ("run-worker", "check-job", "results"):
         assert name in done.stdout
@@ -28,7 +18,7 @@ def test_every_task_has_a_one_line_help() -> None:
 
 def test_bad_input_exits_2_with_every_problem_and_no_traceback(tmp_path: Path) -> None:
     job = REPO / "examples" / "jmh-quickstart" / "job.toml"
-    done = invoke(
+    done = run_invoke(
         "run-worker",
         str(job),
         "--workspace",
@@ -50,7 +40,7 @@ def test_bad_input_exits_2_with_every_problem_and_no_traceback(tmp_path: Path) -
 
 def test_missing_artifact_is_named_before_anything_is_uploaded(tmp_path: Path) -> None:
     job = REPO / "examples" / "jmh-quickstart" / "job.toml"
-    done = invoke(
+    done = run_invoke(
         "run-worker",
         str(job),
         "--workspace",
@@ -64,11 +54,11 @@ def test_missing_artifact_is_named_before_anything_is_uploaded(tmp_path: Path) -
 
 
 def test_check_job_prints_the_validated_job() -> None:
-    done = invoke("check-job", str(REPO / "examples" / "command" / "job.toml"), "--forks", "3")
+    done = run_invoke("check-job", str(REPO / "examples" / "command" / "job.toml"), "--forks", "3")
     assert done.returncode == 0, done.stderr
     assert '"forks": 3' in done.stdout
 
 
 def test_results_on_an_empty_workspace(tmp_path: Path) -> None:
-    done = invoke("results", "--workspace", str(tmp_path))
+    done = run_invoke("results", "--workspace", str(tmp_path))
     assert done.returncode == 0 and "no results match" in done.stderr
