@@ -54,7 +54,8 @@ def aws(moto_server: MotoServer) -> Iterator[MotoServer]:
 
 # --- Docker engine, base image, registries and the worker image (issue 3) ---
 
-WORKER_TEST_REPOSITORY = "bench-test/worker"
+# Parallel test sessions on one engine (several checkouts) each set their own repository name.
+WORKER_TEST_REPOSITORY = os.environ.get("BENCH_TEST_WORKER_REPOSITORY", "bench-test/worker")
 
 
 @pytest.fixture(scope="session")
