@@ -31,12 +31,12 @@ from botocore.exceptions import ClientError
 from scheduler.stackinfo import stack_name
 from scheduler.stacktemplate import OWNER_TAG, TEMPLATE_PATH
 from worker import aws
+from worker.awserrors import error_code, error_message, is_no_changes, is_stack_missing
 from worker.errors import BenchInfraError, ConfigError, NotFoundError, TransientError
 
 log = logging.getLogger(__name__)
 
 CAPABILITIES = ["CAPABILITY_IAM"]
-_NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 _BROKEN = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"}
 
@@ -133,8 +133,7 @@ def _cf(cf: Any | None) -> Any:
 
 
 def _error(action: str, name: str, err: ClientError) -> BenchInfraError:
-    message = err.response.get("Error", {}).get("Message", str(err))
-    return BenchInfraError(f"{action} stack {name} failed: {message}")
+    return BenchInfraError(f"{action} stack {name} failed: {error_message(err)}")
 
 
 def describe_stack(name: str, *, cf: Any | None = None) -> dict[str, Any] | None:
@@ -142,7 +141,7 @@ def describe_stack(name: str, *, cf: Any | None = None) -> dict[str, Any] | None
     try:
         stacks = _cf(cf).describe_stacks(StackName=name)["Stacks"]
     except ClientError as err:
-        if "does not exist" in str(err):
+        if is_stack_missing(err):
             return None
         raise _error("describing", name, err) from err
     return stacks[0] if stacks else None
@@ -240,7 +239,7 @@ def iter_deploy(
     if described["Status"] == "FAILED":
         reason = described.get("StatusReason") or ""
         _discard(cf, name, change_set, kind)
-        if any(text in reason for text in _NO_CHANGES):
+        if is_no_changes(reason):
             yield NoChanges(name)
             yield _done(cf, name)
             return
@@ -419,7 +418,7 @@ def empty_s3_bucket(bucket: str, *, s3: Any | None = None) -> int:
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
                 removed += len(chunk)
     except ClientError as err:
-        if "NoSuchBucket" in str(err):
+        if error_code(err) == "NoSuchBucket":
             return removed
         raise BenchInfraError(f"emptying bucket {bucket} failed: {err}") from err
     return removed
