@@ -44,6 +44,7 @@ from typing import Any
 
 import yaml
 
+from scheduler.jdks import JDK_INSTALLS
 from worker.contract import BATCH_JOB_PARAMETERS, Env
 from worker.errors import ConfigError
 
@@ -144,6 +145,12 @@ def load_config(path: Path = CONFIG_PATH) -> StackConfig:
     jdks = tuple(str(tag) for tag in raw.get("jdks", []))
     problems += [
         f"jdks: {tag!r} is not <vendor>_<version>" for tag in jdks if not _JDK_TAG.match(tag)
+    ]
+    problems += [
+        f"jdks: {tag!r} has no install recipe in scheduler/jdks.py (known: "
+        f"{', '.join(sorted(JDK_INSTALLS))})"
+        for tag in jdks
+        if _JDK_TAG.match(tag) and tag not in JDK_INSTALLS
     ]
     if not types:
         problems.append("instance_types: at least one is needed")
