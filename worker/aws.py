@@ -63,9 +63,10 @@ def client(service: str, *, region_name: str | None = None, max_attempts: int | 
     from botocore.config import Config
 
     config = Config(
+        # total_max_attempts counts the first call; botocore's "max_attempts" key would not
         retries={
             "mode": "adaptive",
-            "max_attempts": max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS", "8")),
+            "total_max_attempts": max_attempts or int(os.environ.get("AWS_MAX_ATTEMPTS", "8")),
         },
         connect_timeout=10,
         read_timeout=60,
