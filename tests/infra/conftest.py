@@ -46,7 +46,7 @@ def network(aws_clean: MotoServer) -> Network:
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
     images = ec2.describe_images(
-        Owners=["amazon"], Filters=[{"Name": "name", "Values": ["amzn2-ami-ecs-hvm-*"]}]
+        Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-ecs-hvm-*-x86_64"]}]
     )["Images"]
     assert images, "moto's AMI catalogue should hold ECS-optimized images"
     return Network(
