@@ -217,6 +217,8 @@ def test_compute_environments_are_updated_in_place() -> None:
         assert policy["TerminateJobsOnUpdate"] is False
         assert 1 <= policy["JobExecutionTimeoutMinutes"] <= 360  # botocore's model: max 360
         assert "DesiredvCpus" not in props["ComputeResources"]
+        # the AMI is built from the ECS-optimised Amazon Linux 2023
+        assert props["ComputeResources"]["Ec2Configuration"][0]["ImageType"] == "ECS_AL2023"
         role = props["ServiceRole"]["Fn::Sub"]
         assert role.endswith(
             f":role/aws-service-role/batch.amazonaws.com/{BATCH_SERVICE_LINKED_ROLE}"
