@@ -558,9 +558,12 @@ def build_worker(
 ) -> None:
     """Build the worker image (and push it with --push); prints the reference and digest."""
     from scheduler import images
+    from scheduler.jdks import jdk_install
 
     with _errors():
-        tag = images.image_tag(jdk or _setting(c, "jdk") or images.DEFAULT_JDK, tag_suffix)
+        tag_jdk = jdk or _setting(c, "jdk") or images.DEFAULT_JDK
+        tag = images.image_tag(tag_jdk, tag_suffix)
+        jdk_install(tag_jdk)  # refuse a JDK without an install recipe before any work
         repo, auth = images.push_target(
             repository or _setting(c, "repository"), env=env or _setting(c, "env"), push=push
         )
@@ -569,7 +572,9 @@ def build_worker(
         client = _docker()
         _err("building wheels for the image")
         images.build_wheels(REPO, on_line=_err)
-        images.build_image(client, REPO, reference, buildargs=args, on_line=_err)
+        images.build_worker_image(
+            client, REPO, reference, jdk=tag_jdk, buildargs=args, on_line=_err
+        )
         if not push:
             print(reference)
             return

@@ -1,12 +1,16 @@
 """Build the worker AMI with Packer and read its id back from Packer's manifest.
 
-``ami/benchmark-worker.json`` starts from the ECS-optimized Amazon Linux 2 AMI (found by name
-filter, owner amazon), installs a boot-time unit that formats and mounts the NVMe instance store
-on ``/work``, sets the sysctls the profilers need, takes a larger gp3 root volume, tags
+``ami/benchmark-worker.json`` starts from the ECS-optimized Amazon Linux 2023 AMI for x86_64
+(``al2023-ami-ecs-hvm-*-x86_64``, owner amazon; Amazon Linux 2 reached its end of support),
+installs (dnf) mdadm/xfsprogs and a boot-time unit that formats and mounts the NVMe instance
+store on ``/work``, sets the sysctls the profilers need, takes a larger gp3 root volume, tags
 everything ``owner=benchmarking``/``env=<env>``, and records the AMI id with the ``manifest``
-post-processor. The template is JSON so the same file works with Debian's packer 1.6 (amazon
-builder built in) and newer releases (after ``packer plugins install
-github.com/hashicorp/amazon``).
+post-processor.
+
+Plugins: a current packer has no builders built in; ``ami/plugins.pkr.hcl`` declares the
+``amazon`` plugin (``required_plugins``) and :func:`ensure_plugins` runs ``packer init`` on it
+before a build. Packer 1.6 (Debian's) has the amazon builder built in and rejects that block,
+which is why it lives apart from the JSON template that both versions read.
 
 Packer runs through ``sh`` rather than packer-py: ``sh`` streams the output line by line while
 the build runs (an AMI build takes minutes, and CI logs should show progress), passes an
@@ -19,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +38,9 @@ log = logging.getLogger(__name__)
 AMI_DIR = Path(__file__).resolve().parent.parent / "ami"
 TEMPLATE_PATH = AMI_DIR / "benchmark-worker.json"
 MANIFEST_PATH = AMI_DIR / "manifest.json"
+PLUGINS_PATH = AMI_DIR / "plugins.pkr.hcl"
+#: The first packer release that reads ``required_plugins`` (and installs plugins with init).
+PLUGINS_SINCE = (1, 7)
 FILES_DIR = AMI_DIR / "files"
 
 
@@ -100,6 +108,30 @@ def validate(
     return str(out)
 
 
+def packer_version(packer: str = "packer") -> tuple[int, int, int]:
+    """The version ``packer version`` reports, e.g. (1, 6, 6)."""
+    out = str(_packer(packer)("version", _env=packer_env()))
+    found = re.search(r"v?(\d+)\.(\d+)\.(\d+)", out)
+    if not found:
+        raise ConfigError(f"cannot read the packer version from {out.strip()!r}")
+    major, minor, patch = (int(part) for part in found.groups())
+    return major, minor, patch
+
+
+def ensure_plugins(packer: str = "packer", plugins: Path = PLUGINS_PATH) -> bool:
+    """``packer init`` the declared plugins; False for a packer with the builders built in."""
+    version = packer_version(packer)
+    if version[:2] < PLUGINS_SINCE:
+        log.info("packer %s has the amazon builder built in: no packer init", version)
+        return False
+    try:
+        _packer(packer)("init", str(plugins), _env=packer_env())
+    except sh.ErrorReturnCode as err:
+        text = (err.stdout + err.stderr).decode(errors="replace")
+        raise BenchInfraError(f"packer init {plugins} failed:\n{text}") from err
+    return True
+
+
 def iter_build(
     template: Path = TEMPLATE_PATH,
     variables: Mapping[str, str] | None = None,
@@ -109,6 +141,7 @@ def iter_build(
 ) -> Iterator[str]:
     """Run ``packer build``, yielding its output lines as they come."""
     cmd = _packer(packer)
+    ensure_plugins(packer)
     args = ["build", "-color=false", *_var_args(variables or {}), str(template)]
     log.info("running packer build %s", template)
     try:

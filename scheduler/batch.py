@@ -1,9 +1,15 @@
 """A typed facade over exactly the AWS Batch calls the scheduler makes.
 
-Every call goes through :meth:`BatchClient._call`, which retries throttling and server errors
-with backoff on top of botocore's own retries (``sleep`` is injected so tests never wait) and
-turns what is left into :class:`BatchError` naming the operation. "No such job" is not an error:
-DescribeJobs simply leaves unknown ids out.
+Every call goes through :meth:`BatchClient._call`, which turns a failure into
+:class:`BatchError` naming the operation. Throttling, 5xx and connection errors are retried by
+botocore's retry mode (one layer; see :mod:`worker.aws`), not here again.
+
+SubmitJob is the exception: it has no idempotency token, so a blind retry after a timeout can
+start a second copy of a job the server already accepted. :meth:`BatchClient.submit_job` uses
+a client that never retries, and before each new attempt looks the job up by its unique name in
+the queue (confirmed by its tags, which carry the run id); only when it is not there is it
+submitted again.
+"No such job" is not an error: DescribeJobs simply leaves unknown ids out.
 """
 
 from __future__ import annotations
@@ -17,13 +23,15 @@ from typing import Any
 
 from scheduler.errors import BatchError
 from worker import aws
+from worker.awserrors import error_code, error_message
 
 log = logging.getLogger(__name__)
 
 #: DescribeJobs takes at most this many ids per call.
 DESCRIBE_CHUNK = 100
 DEFAULT_LOG_GROUP = "/aws/batch/job"
-_RETRY_CODES = frozenset(
+#: Errors after which a SubmitJob may or may not have been accepted: worth a look-up and retry.
+_SUBMIT_RETRY_CODES = frozenset(
     {
         "ThrottlingException",
         "Throttling",
@@ -132,19 +140,23 @@ def chunks(items: Sequence[str], size: int = DESCRIBE_CHUNK) -> Iterator[Sequenc
 
 
 class BatchClient:
-    """The Batch calls of the scheduler, typed. ``client`` defaults to ``aws.client("batch")``."""
+    """The Batch calls of the scheduler, typed. ``client`` defaults to ``aws.client("batch")``;
+    ``submit_client`` (no retries of its own) to ``client`` when that is given, else to
+    ``aws.client("batch", max_attempts=1)``."""
 
     def __init__(
         self,
         client: Any | None = None,
         *,
+        submit_client: Any | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        max_attempts: int = 5,
+        submit_attempts: int = 5,
         base_delay: float = 1.0,
     ) -> None:
         self._client = client
+        self._submit_client = submit_client if submit_client is not None else client
         self._sleep = sleep
-        self._max_attempts = max_attempts
+        self._submit_attempts = submit_attempts
         self._base_delay = base_delay
         #: Calls made, by operation name (for benchmarks and tests).
         self.calls: dict[str, int] = {}
@@ -155,33 +167,67 @@ class BatchClient:
             self._client = aws.client("batch")
         return self._client
 
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        from botocore.exceptions import ClientError
+    @property
+    def submit_client(self) -> Any:
+        if self._submit_client is None:
+            self._submit_client = aws.client("batch", max_attempts=1)
+        return self._submit_client
 
-        for attempt in range(1, self._max_attempts + 1):
-            self.calls[operation] = self.calls.get(operation, 0) + 1
-            try:
-                result: dict[str, Any] = getattr(self.client, operation)(**kwargs)
-                return result
-            except ClientError as exc:
-                error = exc.response.get("Error", {})
-                code = str(error.get("Code", ""))
-                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-                retryable = code in _RETRY_CODES or status == 429 or status >= 500
-                if retryable and attempt < self._max_attempts:
-                    delay = min(self._base_delay * 2 ** (attempt - 1), 20.0)
-                    log.warning("batch %s: %s, retry %d in %.1fs", operation, code, attempt, delay)
-                    self._sleep(delay)
-                    continue
-                raise BatchError(
-                    f"AWS Batch {operation} failed: {code or status}: {error.get('Message', exc)}"
-                ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+    def _call(self, operation: str, *, client: Any | None = None, **kwargs: Any) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self.calls[operation] = self.calls.get(operation, 0) + 1
+        try:
+            result: dict[str, Any] = getattr(client or self.client, operation)(**kwargs)
+        except ClientError as exc:
+            raise BatchError(
+                f"AWS Batch {operation} failed: {error_code(exc)}: {error_message(exc)}"
+            ) from exc
+        except BotoCoreError as exc:
+            raise BatchError(f"AWS Batch {operation} failed: {exc}") from exc
+        return result
 
     # ------------------------------------------------------------------ jobs
 
     def submit_job(self, request: Mapping[str, Any]) -> str:
-        return str(self._call("submit_job", **request)["jobId"])
+        """Submit once: after an unclear failure, find the job the server may have accepted
+        before submitting again (see the module's docstring)."""
+        for attempt in range(1, self._submit_attempts + 1):
+            if attempt > 1:
+                found = self.find_submitted(request)
+                if found is not None:
+                    log.info(
+                        "job %s was accepted before the failure: %s", request["jobName"], found
+                    )
+                    return found
+            try:
+                return str(self._call("submit_job", client=self.submit_client, **request)["jobId"])
+            except BatchError as exc:
+                if not _submit_may_retry(exc.__cause__) or attempt == self._submit_attempts:
+                    raise
+                delay = min(self._base_delay * 2 ** (attempt - 1), 20.0)
+                log.warning(
+                    "submit %s: %s, retry %d in %.1fs", request["jobName"], exc, attempt, delay
+                )
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def find_submitted(self, request: Mapping[str, Any]) -> str | None:
+        """The id of a job in ``request``'s queue with its name and all of its tags."""
+        name, tags = str(request["jobName"]), dict(request.get("tags") or {})
+        listed = self._call(
+            "list_jobs",
+            jobQueue=request["jobQueue"],
+            filters=[{"name": "JOB_NAME", "values": [name]}],
+        )
+        ids = [j["jobId"] for j in listed.get("jobSummaryList", []) if j.get("jobName") == name]
+        if not ids:
+            return None
+        described = self._call("describe_jobs", jobs=ids[:DESCRIBE_CHUNK])["jobs"]
+        for job in described:
+            if tags.items() <= dict(job.get("tags") or {}).items():
+                return str(job["jobId"])
+        return None
 
     def describe_jobs(self, job_ids: Iterable[str]) -> list[JobDescription]:
         """Descriptions in chunks of at most 100 ids; unknown ids are left out."""
@@ -223,3 +269,18 @@ class BatchClient:
             )
             out.extend(resp["jobDefinitions"])
         return out
+
+
+def _submit_may_retry(cause: BaseException | None) -> bool:
+    """Throttling, 5xx, timeouts and dropped connections: the job may or may not exist."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import ReadTimeoutError
+
+    if isinstance(cause, (ReadTimeoutError, BotoConnectionError)):
+        return True
+    if cause is None or not error_code(cause):
+        return False
+    status = int(
+        getattr(cause, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    )
+    return error_code(cause) in _SUBMIT_RETRY_CODES or status == 429 or status >= 500

@@ -1,9 +1,12 @@
 """What benchmarking costs: Cost Explorer, filtered on the tags every resource carries.
 
 Everything the stack and the AMI build create is tagged ``owner=benchmarking`` and
-``env=<env>`` (those tags must be activated as cost allocation tags in the billing console once
-per account). :func:`fetch_costs` sums the unblended cost of the last ``days`` days, grouped by
-service, instance type or env; the ``format_*`` functions turn the report into text.
+``env=<env>``. Cost Explorer filters on those tags only once they are activated as cost
+allocation tags (billing console, once per account), and only for costs from then on: before
+that every query answers 0.00. :func:`fetch_costs` therefore checks their status first
+(ListCostAllocationTags) and says plainly when they are not active. It sums the unblended
+cost of the last ``days`` days, grouped by service, instance type or env; the ``format_*``
+functions turn the report into text.
 """
 
 from __future__ import annotations
@@ -106,6 +109,34 @@ def _group_name(keys: list[str], group_by: GroupBy) -> str:
     return key or "(untagged)"
 
 
+def tags_needed(env: str | None, group_by: GroupBy) -> list[str]:
+    """The cost allocation tags a query filters or groups on."""
+    return ["owner", "env"] if env is not None or group_by is GroupBy.ENV else ["owner"]
+
+
+def build_tag_status_request(keys: list[str]) -> dict[str, Any]:
+    return {"TagKeys": keys, "Type": "UserDefined"}
+
+
+def inactive_cost_allocation_tags(keys: list[str], *, ce: Any) -> list[str]:
+    """Of ``keys``, those that are not active cost allocation tags (unknown ones included)."""
+    status: dict[str, str] = {}
+    request = build_tag_status_request(keys)
+    token: str | None = None
+    while True:
+        try:
+            page = ce.list_cost_allocation_tags(
+                **request, **({"NextToken": token} if token else {})
+            )
+        except ClientError as err:
+            raise BenchInfraError(f"Cost Explorer ListCostAllocationTags failed: {err}") from err
+        status.update({t["TagKey"]: t["Status"] for t in page.get("CostAllocationTags", [])})
+        token = page.get("NextToken")
+        if not token:
+            break
+    return [key for key in keys if status.get(key) != "Active"]
+
+
 def fetch_costs(
     *,
     env: str | None = None,
@@ -118,6 +149,15 @@ def fetch_costs(
     today = today or datetime.now(UTC).date()
     request = build_request(env=env, days=days, group_by=group_by, today=today)
     ce = ce if ce is not None else aws.client("ce", region_name=CE_REGION)
+    inactive = inactive_cost_allocation_tags(tags_needed(env, group_by), ce=ce)
+    if inactive:
+        raise ConfigError(
+            f"the cost allocation tag(s) {', '.join(inactive)} are not active, so Cost Explorer "
+            "finds no benchmarking costs (it would report 0.00). Activate them once per account "
+            "(Billing console > Cost allocation tags, or "
+            "`aws ce update-cost-allocation-tags-status`); costs are tagged from the "
+            "activation on, after up to 24 hours"
+        )
     sums: dict[str, Decimal] = {}
     units: set[str] = set()
     estimated = False

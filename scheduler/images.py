@@ -3,6 +3,8 @@
 Tags encode the JDK so capability matching can read it from a job definition's image:
 ``<repository>:<vendor>_<version>[_<suffix>]``, e.g. ``…/benchmarks-worker:openjdk_17_me``.
 The Python packages go into the image as wheels built on the host (``build/wheels``).
+Images and wheels are for ``linux/amd64`` (the stack's instance types) whatever the host is;
+the JDK each tag names is installed by its recipe in :mod:`scheduler.jdks`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import dataclasses
 import hashlib
 import logging
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.errors import ImageError
+from scheduler.jdks import LABEL_PLATFORM, TARGET_PLATFORM, jdk_install
 from worker.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ REGISTRY_USER_ENV = "BENCH_REGISTRY_USER"
 REGISTRY_PASSWORD_ENV = "BENCH_REGISTRY_PASSWORD"  # noqa: S105 - a variable name
 #: Python of the image's base (Debian bookworm): the dependency wheels are fetched for it.
 IMAGE_PYTHON = "3.11"
+#: Wheels' machine for :data:`~scheduler.jdks.TARGET_PLATFORM`.
+WHEEL_MACHINE = "x86_64"
 _SUFFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _JDK_RE = re.compile(r"^([a-z]+)_(\d+)$")
 
@@ -132,7 +136,7 @@ def build_wheels(
     reqs = _requirements(repo, extras)
     (dest / "requirements.txt").write_text("\n".join(reqs) + "\n")
     stamp = dest / ".requirements"
-    machine = platform.machine()
+    machine = WHEEL_MACHINE
     key = hashlib.sha256("\n".join([*reqs, machine, IMAGE_PYTHON]).encode()).hexdigest()
     if not stamp.is_file() or stamp.read_text() != key:
         platforms = [f"manylinux{v}_{machine}" for v in ("2014", "_2_17", "_2_28")]
@@ -172,17 +176,40 @@ def _pip(args: list[str], on_line: OnLine | None) -> None:
 # --------------------------------------------------------------------------- build and push
 
 
+def build_worker_image(
+    client: Any,
+    repo: Path,
+    reference: str,
+    *,
+    jdk: str = DEFAULT_JDK,
+    buildargs: Mapping[str, str] | None = None,
+    on_line: OnLine | None = None,
+) -> str:
+    """Build the worker image with ``jdk`` installed by its recipe (refused when it has none),
+    labelled with its JDK and platform; ``buildargs`` add to or override the recipe's."""
+    install = jdk_install(jdk)
+    return build_image(
+        client,
+        repo,
+        reference,
+        buildargs={**install.build_args(), **dict(buildargs or {})},
+        labels=install.labels(),
+        on_line=on_line,
+    )
+
+
 def build_image(
     client: Any,
     repo: Path,
     reference: str,
     *,
     buildargs: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
     on_line: OnLine | None = None,
     dockerfile: str = DOCKERFILE,
 ) -> str:
-    """Build ``dockerfile`` (default the worker's) as ``reference``, streaming the output;
-    the image id.
+    """Build ``dockerfile`` (default the worker's) as ``reference`` for
+    :data:`~scheduler.jdks.TARGET_PLATFORM`, streaming the output; the image id.
 
     ``forcerm`` removes intermediate containers even when the build fails.
     """
@@ -191,6 +218,8 @@ def build_image(
         dockerfile=dockerfile,
         tag=reference,
         buildargs=dict(buildargs or {}),
+        labels={LABEL_PLATFORM: TARGET_PLATFORM, **dict(labels or {})},
+        platform=TARGET_PLATFORM,
         rm=True,
         forcerm=True,
         decode=True,

@@ -17,6 +17,7 @@ from typing import Any
 from scheduler.batch import BatchClient, JobDescription
 from scheduler.errors import BatchError
 from worker import aws
+from worker.awserrors import error_code
 from worker.errors import NotFoundError
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def _find_job(batch: BatchClient, job_id: str) -> JobDescription:
 
 
 def _is_missing_stream(exc: Exception) -> bool:
-    return type(exc).__name__ == "ResourceNotFoundException" or "ResourceNotFound" in str(exc)
+    return error_code(exc) == "ResourceNotFoundException"
 
 
 def _page(logs: Any, group: str, stream: str, token: str | None) -> tuple[list[LogEvent], str]:

@@ -19,6 +19,7 @@ the stack, so a private environment cannot disturb production.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -29,14 +30,26 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from scheduler.stackinfo import stack_name
-from scheduler.stacktemplate import OWNER_TAG, TEMPLATE_PATH
+from scheduler.stacktemplate import (
+    BATCH_SERVICE_LINKED_ROLE,
+    OWNER_TAG,
+    TEMPLATE_PATH,
+)
 from worker import aws
+from worker.awserrors import (
+    error_code,
+    error_message,
+    is_no_changes,
+    is_not_found,
+    is_stack_missing,
+)
 from worker.errors import BenchInfraError, ConfigError, NotFoundError, TransientError
 
 log = logging.getLogger(__name__)
 
 CAPABILITIES = ["CAPABILITY_IAM"]
-_NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+#: CloudFormation's limit for ``TemplateBody``; a larger template goes through S3.
+MAX_TEMPLATE_BODY_BYTES = 51_200
 _SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 _BROKEN = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"}
 
@@ -133,8 +146,7 @@ def _cf(cf: Any | None) -> Any:
 
 
 def _error(action: str, name: str, err: ClientError) -> BenchInfraError:
-    message = err.response.get("Error", {}).get("Message", str(err))
-    return BenchInfraError(f"{action} stack {name} failed: {message}")
+    return BenchInfraError(f"{action} stack {name} failed: {error_message(err)}")
 
 
 def describe_stack(name: str, *, cf: Any | None = None) -> dict[str, Any] | None:
@@ -142,7 +154,7 @@ def describe_stack(name: str, *, cf: Any | None = None) -> dict[str, Any] | None
     try:
         stacks = _cf(cf).describe_stacks(StackName=name)["Stacks"]
     except ClientError as err:
-        if "does not exist" in str(err):
+        if is_stack_missing(err):
             return None
         raise _error("describing", name, err) from err
     return stacks[0] if stacks else None
@@ -209,6 +221,8 @@ def iter_deploy(
     *,
     dry_run: bool = False,
     cf: Any | None = None,
+    iam: Any | None = None,
+    s3: Any | None = None,
     waiter: Waiter | None = None,
 ) -> Iterator[StackEvent]:
     """Create or update the stack through a change set, yielding what happens."""
@@ -223,15 +237,13 @@ def iter_deploy(
         body = request.template_path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"cannot read stack template {request.template_path}: {err}") from err
+    if not dry_run:
+        ensure_batch_service_linked_role(iam=iam)
     try:
         cf.create_change_set(
-            StackName=name,
-            ChangeSetName=change_set,
-            ChangeSetType=kind,
-            TemplateBody=body,
-            Parameters=build_parameters(request, stack),
-            Capabilities=CAPABILITIES,
-            Tags=[{"Key": "owner", "Value": OWNER_TAG}, {"Key": "env", "Value": request.env}],
+            **build_change_set_request(
+                request, name, change_set, kind, template_source(body, name, s3=s3), stack
+            )
         )
     except ClientError as err:
         raise _error("creating a change set for", name, err) from err
@@ -240,7 +252,7 @@ def iter_deploy(
     if described["Status"] == "FAILED":
         reason = described.get("StatusReason") or ""
         _discard(cf, name, change_set, kind)
-        if any(text in reason for text in _NO_CHANGES):
+        if is_no_changes(reason):
             yield NoChanges(name)
             yield _done(cf, name)
             return
@@ -257,6 +269,112 @@ def iter_deploy(
         raise _error("executing a change set of", name, err) from err
     yield from _follow(cf, name, seen, waiter, done=_SUCCESS)
     yield _done(cf, name)
+
+
+def build_change_set_request(
+    request: DeployRequest,
+    name: str,
+    change_set: str,
+    kind: str,
+    source: dict[str, str],
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The CreateChangeSet request (pure; ``source`` is TemplateBody or TemplateURL)."""
+    return {
+        "StackName": name,
+        "ChangeSetName": change_set,
+        "ChangeSetType": kind,
+        **source,
+        "Parameters": build_parameters(request, previous),
+        "Capabilities": CAPABILITIES,
+        "Tags": [{"Key": "owner", "Value": OWNER_TAG}, {"Key": "env", "Value": request.env}],
+    }
+
+
+def template_source(body: str, name: str, *, s3: Any | None = None) -> dict[str, str]:
+    """``TemplateBody`` when the template fits CloudFormation's 51,200 bytes, else the
+    ``TemplateURL`` of a copy uploaded to the account's template bucket."""
+    if len(body.encode("utf-8")) <= MAX_TEMPLATE_BODY_BYTES:
+        return {"TemplateBody": body}
+    return {"TemplateURL": upload_template(body, name, s3=s3)}
+
+
+def template_bucket_name(account: str, region: str) -> str:
+    """One bucket per account and region holds the templates of every env's stack: the stack's
+    own bucket does not exist before the stack does."""
+    return f"benchmarking-templates-{account}-{region}"
+
+
+def upload_template(body: str, name: str, *, s3: Any | None = None) -> str:
+    """Put the template under its content hash; returns its virtual-hosted-style URL."""
+    s3 = s3 if s3 is not None else aws.client("s3")
+    region = str(s3.meta.region_name)
+    account = aws.client("sts", region_name=region).get_caller_identity()["Account"]
+    bucket = template_bucket_name(str(account), region)
+    ensure_template_bucket(bucket, region, s3=s3)
+    key = f"templates/{name}/{hashlib.sha256(body.encode('utf-8')).hexdigest()}.yaml"
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"))
+    except ClientError as err:
+        raise BenchInfraError(
+            f"uploading the template of {name} to {bucket} failed: {err}"
+        ) from err
+    log.info("template of %s is %d bytes: uploaded to s3://%s/%s", name, len(body), bucket, key)
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+
+
+def ensure_template_bucket(bucket: str, region: str, *, s3: Any) -> None:
+    """Create the template bucket (private, tagged) unless it exists."""
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return
+    except ClientError as err:
+        if not is_not_found(err):
+            raise BenchInfraError(f"template bucket {bucket}: {err}") from err
+    location = {} if region == "us-east-1" else {"LocationConstraint": region}
+    try:
+        s3.create_bucket(
+            Bucket=bucket, **({"CreateBucketConfiguration": location} if location else {})
+        )
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        s3.put_bucket_tagging(
+            Bucket=bucket, Tagging={"TagSet": [{"Key": "owner", "Value": OWNER_TAG}]}
+        )
+    except ClientError as err:
+        if error_code(err) != "BucketAlreadyOwnedByYou":
+            raise BenchInfraError(f"creating template bucket {bucket} failed: {err}") from err
+
+
+def ensure_batch_service_linked_role(*, iam: Any | None = None) -> None:
+    """AWS Batch's service-linked role, which the compute environments name, must exist.
+
+    Batch creates it with the first compute environment made in the console; an account that
+    never had one gets it here (needs ``iam:CreateServiceLinkedRole``).
+    """
+    iam = iam if iam is not None else aws.client("iam")
+    try:
+        iam.get_role(RoleName=BATCH_SERVICE_LINKED_ROLE)
+        return
+    except ClientError as err:
+        if error_code(err) != "NoSuchEntity":
+            raise BenchInfraError(f"reading role {BATCH_SERVICE_LINKED_ROLE}: {err}") from err
+    try:
+        iam.create_service_linked_role(AWSServiceName="batch.amazonaws.com")
+    except ClientError as err:
+        raise BenchInfraError(
+            f"creating the AWS Batch service-linked role failed ({error_code(err)}): ask an "
+            "administrator to run `aws iam create-service-linked-role --aws-service-name "
+            "batch.amazonaws.com` once for this account"
+        ) from err
+    log.info("created the service-linked role %s", BATCH_SERVICE_LINKED_ROLE)
 
 
 def _wait_for_change_set(cf: Any, name: str, change_set: str, waiter: Waiter) -> dict[str, Any]:
@@ -419,7 +537,7 @@ def empty_s3_bucket(bucket: str, *, s3: Any | None = None) -> int:
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
                 removed += len(chunk)
     except ClientError as err:
-        if "NoSuchBucket" in str(err):
+        if error_code(err) == "NoSuchBucket":
             return removed
         raise BenchInfraError(f"emptying bucket {bucket} failed: {err}") from err
     return removed

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from worker import aws
+from worker.awserrors import is_stack_missing
 from worker.errors import NotFoundError
 
 log = logging.getLogger(__name__)
@@ -18,17 +19,13 @@ def stack_name(env: str | None) -> str:
     return f"{DEFAULT_STACK}-{env}" if env else DEFAULT_STACK
 
 
-def _missing(exc: Exception) -> bool:
-    return "does not exist" in str(exc)
-
-
 def read_outputs(stack: str, cfn: Any | None = None) -> dict[str, str]:
     """Output key -> value of a stack; :class:`NotFoundError` when there is no such stack."""
     cfn = cfn or aws.client("cloudformation")
     try:
         stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
     except Exception as exc:
-        if _missing(exc):
+        if is_stack_missing(exc):
             raise NotFoundError(
                 f"stack {stack} does not exist; deploy it (invoke deploy) or name another "
                 "with --batch-stack"
@@ -57,7 +54,7 @@ def physical_ids(stack: str, resource_type: str, cfn: Any | None = None) -> list
                 if r["ResourceType"] == resource_type and r.get("PhysicalResourceId")
             )
     except Exception as exc:
-        if _missing(exc):
+        if is_stack_missing(exc):
             raise NotFoundError(f"stack {stack} does not exist") from None
         raise
     return ids

@@ -26,9 +26,9 @@ Stable names (other parts of the project rely on them):
     ``JobDefinitionM5dXlargeOpenjdk17`` for ``m5d.xlarge`` x ``openjdk_17``.
 
 * job definitions run ``<WorkerRepositoryUri>:<jdk tag>[_<suffix>]`` (jdk tag like
-  ``openjdk_17``), take all the instance's vCPUs and its memory less 1024 MiB, mount the host's
-  ``/work`` at ``/work/run`` (``BENCH_WORKSPACE``), and get the results-store credentials
-  through container ``secrets``: ``BENCH_RESULTS_STORE_PASSWORD`` from
+  ``openjdk_17``), take all the instance's vCPUs and the memory of :func:`job_memory_mib`,
+  mount the host's ``/work`` at ``/work/run`` (``BENCH_WORKSPACE``), and get the results-store
+  credentials through container ``secrets``: ``BENCH_RESULTS_STORE_PASSWORD`` from
   ``<secret arn>:password::`` (likewise ``..._USER`` from ``username``, ``..._URI`` from
   ``uri``), so the worker needs no Secrets Manager call of its own. The secret's ARN is not
   also passed as ``BENCH_RESULTS_STORE_SECRET``: nothing needs it, and moto (which skips the
@@ -44,6 +44,7 @@ from typing import Any
 
 import yaml
 
+from scheduler.jdks import JDK_INSTALLS
 from worker.contract import BATCH_JOB_PARAMETERS, Env
 from worker.errors import ConfigError
 
@@ -52,8 +53,21 @@ CONFIG_PATH = STACK_DIR / "config.yaml"
 TEMPLATE_PATH = STACK_DIR / "benchmarking.yaml"
 
 OWNER_TAG = "benchmarking"
-#: Memory left to the OS, the ECS agent and Docker on every instance.
+#: Memory left to the OS, the ECS agent and Docker on every instance, at least.
 RESERVED_MEMORY_MIB = 1024
+#: Share of the published memory a job may ask for, at most. The ECS agent registers what the
+#: kernel reports, well below the published size (m5.2xlarge: 32,768 MiB published, about
+#: 31,377 registered; r5d.2xlarge: 65,536 and about 62,960), and a job asking for more than an
+#: instance registers stays RUNNABLE forever. AWS Batch's "compute resource memory management"
+#: guidance leaves about 5 % headroom; 94 % holds for every type configured.
+JOB_MEMORY_SHARE = 0.94
+#: How long an infrastructure update (a new AMI) lets running jobs finish before Batch replaces
+#: their instances anyway: the job timeout, capped at Batch's maximum of 360 minutes.
+UPDATE_JOB_TIMEOUT_MINUTES_MAX = 360
+#: The service-linked role of AWS Batch: compute environments must use it for infrastructure
+#: updates to roll instances in place instead of CloudFormation replacing the environment.
+BATCH_SERVICE_LINKED_ROLE = "AWSServiceRoleForBatch"
+BATCH_SERVICE_LINKED_ROLE_PATH = "/aws-service-role/batch.amazonaws.com/"
 #: Where the AMI mounts the instance store on the host, and where jobs see it.
 HOST_WORK_DIR = "/work"
 CONTAINER_WORK_DIR = "/work/run"
@@ -79,7 +93,16 @@ class InstanceType:
 
     @property
     def job_memory_mib(self) -> int:
-        return self.memory_mib - RESERVED_MEMORY_MIB
+        return job_memory_mib(self.memory_mib)
+
+
+def job_memory_mib(memory_mib: int) -> int:
+    """What one job may ask for on an instance of ``memory_mib`` published MiB.
+
+    The smaller of published - 1024 MiB and 94 % of published: small types lose the fixed
+    reserve, large ones the share, so the request stays under what ECS registers.
+    """
+    return min(memory_mib - RESERVED_MEMORY_MIB, int(memory_mib * JOB_MEMORY_SHARE))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +146,12 @@ def load_config(path: Path = CONFIG_PATH) -> StackConfig:
     problems += [
         f"jdks: {tag!r} is not <vendor>_<version>" for tag in jdks if not _JDK_TAG.match(tag)
     ]
+    problems += [
+        f"jdks: {tag!r} has no install recipe in scheduler/jdks.py (known: "
+        f"{', '.join(sorted(JDK_INSTALLS))})"
+        for tag in jdks
+        if _JDK_TAG.match(tag) and tag not in JDK_INSTALLS
+    ]
     if not types:
         problems.append("instance_types: at least one is needed")
     if not jdks:
@@ -151,9 +180,16 @@ def _parse_instance_type(item: Any, problems: list[str]) -> InstanceType:
     return it
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a repeated Python object out in full: CloudFormation rejects YAML aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def render_template(config: StackConfig) -> str:
-    """The template as YAML text (long-form intrinsic functions, stable key order)."""
-    body = yaml.safe_dump(build_template(config), sort_keys=False, width=100)
+    """The template as YAML text (long-form intrinsic functions, stable key order, no aliases)."""
+    body = yaml.dump(build_template(config), Dumper=_NoAliasDumper, sort_keys=False, width=100)
     return HEADER + body
 
 
@@ -173,7 +209,7 @@ def build_template(config: StackConfig) -> dict[str, Any]:
     }
     for it in config.instance_types:
         for spot in (False, True) if it.spot else (False,):
-            queue_id = _compute_resources(it, spot, resources)
+            queue_id = _compute_resources(it, spot, config.jobs, resources)
             outputs[queue_id] = _output(
                 f"Job queue of {it.name}{' (spot)' if spot else ''}", _ref(queue_id)
             )
@@ -414,7 +450,6 @@ def _iam_resources() -> dict[str, Any]:
         "read-results-store-secret", [_allow(["secretsmanager:GetSecretValue"], secret)]
     )
     return {
-        "BatchServiceRole": _role("batch.amazonaws.com", ["service-role/AWSBatchServiceRole"], []),
         "InstanceRole": _role(
             "ec2.amazonaws.com", ["service-role/AmazonEC2ContainerServiceforEC2Role"], []
         ),
@@ -481,16 +516,19 @@ def _network_resources() -> dict[str, Any]:
     }
 
 
-def _compute_resources(it: InstanceType, spot: bool, resources: dict[str, Any]) -> str:
+def _compute_resources(
+    it: InstanceType, spot: bool, jobs: JobSettings, resources: dict[str, Any]
+) -> str:
     """Adds one compute environment and its queue; returns the queue's logical id."""
+    update_timeout_minutes = min(-(-jobs.timeout_seconds // 60), UPDATE_JOB_TIMEOUT_MINUTES_MAX)
     suffix = "Spot" if spot else ""
     env_id = f"ComputeEnvironment{camel(it.name)}{suffix}"
     queue_id = queue_output_key(it.name, spot=spot)
     compute: dict[str, Any] = {
         "Type": "SPOT" if spot else "EC2",
         "AllocationStrategy": "SPOT_CAPACITY_OPTIMIZED" if spot else "BEST_FIT_PROGRESSIVE",
+        # no DesiredvCpus: Batch manages it, and changing it forces a replacement
         "MinvCpus": 0,
-        "DesiredvCpus": 0,
         "MaxvCpus": it.vcpus * it.max_instances,
         "InstanceTypes": [it.name],
         "Subnets": _ref("SubnetIds"),
@@ -500,7 +538,7 @@ def _compute_resources(it: InstanceType, spot: bool, resources: dict[str, Any]) 
             "LaunchTemplateId": _ref("WorkerLaunchTemplate"),
             "Version": _getatt("WorkerLaunchTemplate", "LatestVersionNumber"),
         },
-        "Ec2Configuration": [{"ImageType": "ECS_AL2", "ImageIdOverride": _ref("AmiId")}],
+        "Ec2Configuration": [{"ImageType": "ECS_AL2023", "ImageIdOverride": _ref("AmiId")}],
         "Tags": _tag_map(),
     }
     resources[env_id] = {
@@ -508,7 +546,17 @@ def _compute_resources(it: InstanceType, spot: bool, resources: dict[str, Any]) 
         "Properties": {
             "Type": "MANAGED",
             "State": "ENABLED",
-            "ServiceRole": _getatt("BatchServiceRole", "Arn"),
+            "ServiceRole": _sub(
+                "arn:${AWS::Partition}:iam::${AWS::AccountId}:role"
+                f"{BATCH_SERVICE_LINKED_ROLE_PATH}{BATCH_SERVICE_LINKED_ROLE}"
+            ),
+            # an AMI change updates the environment in place: instances are replaced as their
+            # jobs finish (or after the timeout), never by deleting the environment
+            "ReplaceComputeEnvironment": False,
+            "UpdatePolicy": {
+                "JobExecutionTimeoutMinutes": update_timeout_minutes,
+                "TerminateJobsOnUpdate": False,
+            },
             "ComputeResources": compute,
             "Tags": _tag_map(),
         },

@@ -20,6 +20,7 @@ from scheduler import capabilities
 from scheduler.batch import DEFAULT_LOG_GROUP, BatchClient
 from scheduler.plan import MAX_JOB_NAME, PlannedJob, RunPlan, write_manifest
 from scheduler.stackinfo import output, read_outputs
+from scheduler.tags import sanitise_tags
 from worker.contract import BATCH_JOB_PARAMETERS, ExitCode
 from worker.errors import ConfigError
 from worker.storage import Store
@@ -112,7 +113,7 @@ def build_tags(run_id: str, test_run_id: str, settings: SubmitSettings) -> dict[
         "build": settings.build,
         "env": settings.env,
     }
-    return {k: v for k, v in tags.items() if v}
+    return sanitise_tags(tags)
 
 
 def build_submit_request(job: PlannedJob, run_id: str, settings: SubmitSettings) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def worker_image(docker_engine: Any, base_image: str) -> str:
     reference = f"{WORKER_TEST_REPOSITORY}:{images.image_tag(suffix='test')}"
     try:
         images.build_wheels(REPO)
-        images.build_image(client, REPO, reference)
+        images.build_worker_image(client, REPO, reference, jdk=images.DEFAULT_JDK)
     finally:
         client.close()
     return reference

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from scheduler.stack import Waiter
+from scheduler.stacktemplate import BATCH_SERVICE_LINKED_ROLE, BATCH_SERVICE_LINKED_ROLE_PATH
 from tests.services.moto import MotoServer
 from worker import aws
 
@@ -21,12 +23,30 @@ class Network:
 
 @pytest.fixture
 def network(aws_clean: MotoServer) -> Network:
-    """moto's default VPC and subnets, and an ECS-optimized AMI from its catalogue."""
+    """moto's default VPC and subnets, an ECS-optimized AMI from its catalogue, and Batch's
+    service-linked role (moto's CreateServiceLinkedRole names it AWSServiceRoleForbatch, not
+    AWSServiceRoleForBatch as AWS does, so it is made as a plain role with the real name)."""
+    aws.client("iam").create_role(
+        RoleName=BATCH_SERVICE_LINKED_ROLE,
+        Path=BATCH_SERVICE_LINKED_ROLE_PATH,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "batch.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
     ec2 = aws.client("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
     images = ec2.describe_images(
-        Owners=["amazon"], Filters=[{"Name": "name", "Values": ["amzn2-ami-ecs-hvm-*"]}]
+        Owners=["amazon"], Filters=[{"Name": "name", "Values": ["al2023-ami-ecs-hvm-*-x86_64"]}]
     )["Images"]
     assert images, "moto's AMI catalogue should hold ECS-optimized images"
     return Network(

@@ -61,7 +61,8 @@ def test_build_ami_registers_an_ami_and_prints_its_id(
     assert tags["owner"] == "benchmarking" and tags["env"] == "ci" and tags["commit"] == "abc123"
     assert image["Name"].startswith("benchmarking-worker-ci-")
     source = aws_image(tags["source_ami"])
-    assert source["Name"].startswith("amzn2-ami-ecs-hvm-")
+    assert source["Name"].startswith("al2023-ami-ecs-hvm-")
+    assert source["Name"].endswith("-x86_64")
 
 
 def aws_image(image_id: str) -> dict[str, object]:
@@ -116,3 +117,80 @@ def test_read_ami_id_explains_a_missing_or_broken_manifest(tmp_path: Path) -> No
 def test_missing_packer_binary_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="packer not found"):
         list(ami.iter_build(packer="/nonexistent/packer"))
+
+
+def test_the_source_is_the_ecs_optimised_amazon_linux_2023_for_x86_64() -> None:
+    template = json.loads(ami.TEMPLATE_PATH.read_text(encoding="utf-8"))
+    source = template["variables"]["source_ami_name"]
+    filters = template["builders"][0]["source_ami_filter"]
+    assert source.startswith("al2023-ami-ecs-hvm-") and source.endswith("-x86_64")
+    assert filters["filters"]["architecture"] == "x86_64"
+    assert filters["owners"] == ["amazon"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_filter_finds_only_al2023_ecs_images() -> None:
+    """moto's catalogue holds the real ECS-optimised images (AL2, AL2023, GPU, arm64)."""
+    template = json.loads(ami.TEMPLATE_PATH.read_text(encoding="utf-8"))
+    name = template["variables"]["source_ami_name"]
+    wanted = template["builders"][0]["source_ami_filter"]["filters"]
+    filters = [
+        {"Name": key, "Values": [name if value == "{{user `source_ami_name`}}" else value]}
+        for key, value in wanted.items()
+    ]
+    images = aws.client("ec2").describe_images(Owners=["amazon"], Filters=filters)["Images"]
+    assert images
+    assert all(
+        i["Name"].startswith("al2023-ami-ecs-hvm-") and i["Architecture"] == "x86_64"
+        for i in images
+    )
+
+
+def test_the_boot_unit_s_tools_are_installed_with_dnf() -> None:
+    template = json.loads(ami.TEMPLATE_PATH.read_text(encoding="utf-8"))
+    inline = "\n".join(template["provisioners"][1]["inline"])
+    assert "yum" not in inline, "Amazon Linux 2023 uses dnf"
+    install = next(line for line in inline.splitlines() if "dnf install" in line).split()
+    assert {"mdadm", "xfsprogs"} <= set(install)
+    script = (ami.FILES_DIR / "bench-instance-store.sh").read_text(encoding="utf-8")
+    assert "mdadm --create" in script and "mkfs.xfs" in script
+
+
+def test_the_amazon_plugin_is_declared_for_packer_init() -> None:
+    text = ami.PLUGINS_PATH.read_text(encoding="utf-8")
+    block = text[text.index("required_plugins") :]
+    assert 'source  = "github.com/hashicorp/amazon"' in block
+    assert "amazon = {" in block
+
+
+def test_packer_1_6_has_the_builder_built_in_and_rejects_required_plugins(
+    tmp_path: Path,
+) -> None:
+    """Why the declaration lives apart from the template: the real packer here (1.6) would
+    fail on it; a packer >= 1.7 validates it."""
+    version = ami.packer_version()
+    plugins_only = tmp_path / "plugins.pkr.hcl"
+    shutil.copy(ami.PLUGINS_PATH, plugins_only)
+    if version[:2] < ami.PLUGINS_SINCE:
+        with pytest.raises(ConfigError, match="required_plugins"):
+            ami.validate(plugins_only)
+        assert ami.ensure_plugins() is False
+    else:
+        assert ami.ensure_plugins() is True
+
+
+def test_a_current_packer_is_initialised_before_the_build(tmp_path: Path) -> None:
+    """A stand-in binary answering like packer 1.11 records what it is asked to do."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "packer"
+    fake.write_text(
+        f'#!/bin/sh\necho "$@" >> {calls}\nif [ "$1" = version ]; then echo "Packer v1.11.2"; fi\n',
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    assert ami.packer_version(str(fake)) == (1, 11, 2)
+    calls.unlink()
+    list(ami.iter_build(ami.TEMPLATE_PATH, {"env": "ci"}, packer=str(fake)))
+    lines = calls.read_text().splitlines()
+    assert lines[:2] == ["version", f"init {ami.PLUGINS_PATH}"]
+    assert lines[2].startswith("build -color=false")

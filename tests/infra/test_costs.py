@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 from invoke.context import MockContext
 from invoke.exceptions import Exit
@@ -31,6 +34,42 @@ def _day(start: str, end: str, groups: dict[str, str], estimated: bool = False) 
         ],
         "Estimated": estimated,
     }
+
+
+def _tag_status(status: str) -> Callable[..., Any]:
+    """A before-call handler answering ListCostAllocationTags with ``status`` for the owner
+    and env tags: moto does not implement that call (NotImplementedError); GetCostAndUsage
+    still goes to the moto server."""
+
+    def answer(**_kwargs: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        tags = [
+            {"TagKey": key, "Type": "UserDefined", "Status": status} for key in ("owner", "env")
+        ]
+        return AWSResponse("", 200, {}, None), {"CostAllocationTags": tags}
+
+    return answer
+
+
+@pytest.fixture(autouse=True)
+def cost_allocation_tags() -> Iterator[Callable[[str], None]]:
+    """Tags active unless a test says otherwise (on boto3's default session, which
+    ``worker.aws`` clients come from)."""
+    events = boto3._get_default_session().events
+    current: list[Callable[..., Any]] = []
+
+    def set_status(status: str) -> None:
+        for handler in current:
+            events.unregister(_EVENT, handler)
+        current[:] = [_tag_status(status)]
+        events.register(_EVENT, current[0])
+
+    set_status("Active")
+    yield set_status
+    for handler in current:
+        events.unregister(_EVENT, handler)
+
+
+_EVENT = "before-call.ce.ListCostAllocationTags"
 
 
 def _seed(server: MotoServer, *results: dict[str, Any]) -> None:
@@ -145,9 +184,43 @@ def test_every_page_is_read() -> None:
         "NextPageToken": "p2",
     }
     second = {"ResultsByTime": [_day("2026-11-24", "2026-11-25", {"S3": "2"})]}
+    stub.add_response(
+        "list_cost_allocation_tags",
+        {"CostAllocationTags": [{"TagKey": "owner", "Type": "UserDefined", "Status": "Active"}]},
+        costs.build_tag_status_request(["owner"]),
+    )
     stub.add_response("get_cost_and_usage", first, request)
     stub.add_response("get_cost_and_usage", second, {**request, "NextPageToken": "p2"})
     with stub:
         report = costs.fetch_costs(days=2, ce=ce, today=date(2026, 11, 25))
     stub.assert_no_pending_responses()
     assert [(line.group, line.amount) for line in report.lines] == [("S3", Decimal("3"))]
+
+
+def test_inactive_cost_allocation_tags_are_reported_instead_of_a_zero_total(
+    aws: MotoServer,
+    cost_allocation_tags: Callable[[str], None],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _seed(aws, SERVICES)
+    cost_allocation_tags("Inactive")
+    with pytest.raises(Exit) as caught:
+        tasks.costs_report(MockContext(), env="me", days=7)
+    assert caught.value.code == 2
+    message = str(caught.value.message)
+    assert (
+        "owner, env are not active" in message and "update-cost-allocation-tags-status" in message
+    )
+    assert "TOTAL" not in capsys.readouterr().out
+
+
+def test_a_tag_cost_explorer_has_never_seen_counts_as_inactive() -> None:
+    ce = aws_clients.client("ce", region_name="us-east-1")
+    stub = Stubber(ce)
+    stub.add_response(
+        "list_cost_allocation_tags",
+        {"CostAllocationTags": [{"TagKey": "owner", "Type": "UserDefined", "Status": "Active"}]},
+        costs.build_tag_status_request(["owner", "env"]),
+    )
+    with stub:
+        assert costs.inactive_cost_allocation_tags(["owner", "env"], ce=ce) == ["env"]

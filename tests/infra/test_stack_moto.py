@@ -123,13 +123,12 @@ def test_deployed_bucket_log_group_repository_and_roles(network: Network, no_wai
 
     iam = aws.client("iam")
     trusted = {}
-    for logical_id in ("BatchServiceRole", "InstanceRole", "JobExecutionRole", "JobRole"):
+    for logical_id in ("InstanceRole", "JobExecutionRole", "JobRole"):
         role = iam.get_role(RoleName=_physical(logical_id))["Role"]
         statement = role["AssumeRolePolicyDocument"]["Statement"][0]
         trusted[logical_id] = statement["Principal"]["Service"]
         assert {"Key": "owner", "Value": "benchmarking"} in role.get("Tags", []), logical_id
     assert trusted == {
-        "BatchServiceRole": "batch.amazonaws.com",
         "InstanceRole": "ec2.amazonaws.com",
         "JobExecutionRole": "ecs-tasks.amazonaws.com",
         "JobRole": "ecs-tasks.amazonaws.com",
@@ -168,7 +167,10 @@ def test_deployed_batch_environments_queues_and_job_definitions(
         assert resources["instanceTypes"] == [it.name]
         assert (resources["minvCpus"], resources["maxvCpus"]) == (0, it.vcpus * it.max_instances)
         assert list(resources["subnets"]) == list(network.subnet_ids)
-        assert env["serviceRole"].endswith(_physical("BatchServiceRole"))
+        # the service-linked role, so that an AMI change updates the environment in place
+        assert env["serviceRole"].endswith(
+            "role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch"
+        )
 
     queues = {q["jobQueueArn"]: q for q in batch.describe_job_queues()["jobQueues"]}
     expected_queues = sum(2 if it.spot else 1 for it in CONFIG.instance_types)
@@ -188,7 +190,7 @@ def test_deployed_batch_environments_queues_and_job_definitions(
             d = definitions[f"benchmarking-{ENV}-{it.name.replace('.', '-')}-{jdk}"]
             container = d["containerProperties"]
             sizes = {r["type"]: r["value"] for r in container["resourceRequirements"]}
-            assert sizes == {"VCPU": str(it.vcpus), "MEMORY": str(it.memory_mib - 1024)}
+            assert sizes == {"VCPU": str(it.vcpus), "MEMORY": str(it.job_memory_mib)}
             assert container["image"].endswith(f"{repository}:{jdk}")
             assert container["jobRoleArn"].endswith(_physical("JobRole"))
             assert container["executionRoleArn"].endswith(_physical("JobExecutionRole"))

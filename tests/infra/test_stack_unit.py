@@ -50,6 +50,19 @@ def _event(
     return event
 
 
+def _service_linked_role() -> dict[str, Any]:
+    return {
+        "Role": {
+            "Path": "/aws-service-role/batch.amazonaws.com/",
+            "RoleName": "AWSServiceRoleForBatch",
+            "RoleId": "AROAEXAMPLEEXAMPLE123",
+            "Arn": "arn:aws:iam::123456789012:role/aws-service-role/batch.amazonaws.com/"
+            "AWSServiceRoleForBatch",
+            "CreateDate": NOW,
+        }
+    }
+
+
 @pytest.fixture
 def cf() -> Any:
     return aws.client("cloudformation", region_name="eu-north-1")
@@ -95,8 +108,12 @@ def test_a_rolled_back_update_fails_with_the_resource_reasons(cf: Any) -> None:
     )
     stub.add_response("describe_stacks", _stack("UPDATE_ROLLBACK_COMPLETE"))
     seen: list[stack.StackEvent] = []
-    with stub, pytest.raises(BenchInfraError) as caught:
-        for event in stack.iter_deploy(DeployRequest(env="me", ami_id="ami-1"), cf=cf, waiter=WAIT):
+    iam = aws.client("iam", region_name="eu-north-1")
+    iam_stub = Stubber(iam)
+    iam_stub.add_response("get_role", _service_linked_role())
+    with stub, iam_stub, pytest.raises(BenchInfraError) as caught:
+        request = DeployRequest(env="me", ami_id="ami-1")
+        for event in stack.iter_deploy(request, cf=cf, iam=iam, waiter=WAIT):
             seen.append(event)
     assert "ended UPDATE_ROLLBACK_COMPLETE" in str(caught.value)
     assert "ComputeEnvironmentM5dXlarge: subnet-x not found" in str(caught.value)

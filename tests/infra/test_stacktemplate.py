@@ -105,7 +105,7 @@ def test_job_definitions_fill_one_instance() -> None:
             props = resources[job_definition_output_key(it.name, jdk)]["Properties"]
             container = props["ContainerProperties"]
             sizes = {r["Type"]: r["Value"] for r in container["ResourceRequirements"]}
-            assert sizes == {"VCPU": str(it.vcpus), "MEMORY": str(it.memory_mib - 1024)}
+            assert sizes == {"VCPU": str(it.vcpus), "MEMORY": str(it.job_memory_mib)}
             assert container["MountPoints"] == [
                 {"SourceVolume": "work", "ContainerPath": "/work/run", "ReadOnly": False}
             ]

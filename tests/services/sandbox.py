@@ -57,7 +57,7 @@ def start_sandbox(
         on_line(f"building {SANDBOX_IMAGE}")
         images.build_wheels(REPO)
         client = engine.client()
-        images.build_image(client, REPO, SANDBOX_IMAGE, on_line=on_line)
+        images.build_worker_image(client, REPO, SANDBOX_IMAGE, on_line=on_line)
         client.close()
         image = SANDBOX_IMAGE
     port = free_port()

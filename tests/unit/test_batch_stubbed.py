@@ -1,4 +1,4 @@
-"""What moto cannot produce, pinned with botocore's Stubber: throttling and 5xx retries,
+"""What moto cannot produce, pinned with botocore's Stubber: a throttled SubmitJob,
 DescribeJobs over 100 ids, array-job children, retry attempts, log paging."""
 
 from __future__ import annotations
@@ -38,25 +38,20 @@ def job(job_id: str, status: str = "RUNNING", **extra: Any) -> dict[str, Any]:
     }
 
 
-def test_throttling_and_server_errors_are_retried(raw: tuple[Any, Stubber]) -> None:
+def test_a_throttled_submit_gives_up_with_a_clear_error(raw: tuple[Any, Stubber]) -> None:
+    """Between attempts the facade looks for the job (botocore's own retries of other calls
+    are pinned against a real HTTP server in tests/infra/test_aws_rules.py)."""
     client, stub = raw
-    stub.add_client_error("describe_jobs", "TooManyRequestsException", http_status_code=429)
-    stub.add_client_error("describe_jobs", "ServerException", http_status_code=500)
-    stub.add_response("describe_jobs", {"jobs": [job("a")]})
-    sleeps: list[float] = []
-    found = BatchClient(client, sleep=sleeps.append).describe_jobs(["a"])
-    assert [j.job_id for j in found] == ["a"]
-    assert sleeps == [1.0, 2.0]
-
-
-def test_retries_give_up_with_a_clear_error(raw: tuple[Any, Stubber]) -> None:
-    client, stub = raw
-    for _ in range(3):
+    request = {"jobName": "n", "jobQueue": "q", "jobDefinition": "d"}
+    listed = {"jobQueue": "q", "filters": [{"name": "JOB_NAME", "values": ["n"]}]}
+    for attempt in range(3):
+        if attempt:
+            stub.add_response("list_jobs", {"jobSummaryList": []}, listed)
         stub.add_client_error("submit_job", "ThrottlingException", http_status_code=400)
+    sleeps: list[float] = []
     with pytest.raises(BatchError, match="submit_job failed: ThrottlingException"):
-        BatchClient(client, sleep=lambda _: None, max_attempts=3).submit_job(
-            {"jobName": "n", "jobQueue": "q", "jobDefinition": "d"}
-        )
+        BatchClient(client, sleep=sleeps.append, submit_attempts=3).submit_job(request)
+    assert sleeps == [1.0, 2.0]
 
 
 def test_client_errors_are_not_retried(raw: tuple[Any, Stubber]) -> None:
