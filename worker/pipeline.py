@@ -23,7 +23,6 @@ from worker.contract import (
     RESULTS_FILE,
     TOOL_LOG_FILE,
     WORKER_LOG_FILE,
-    Env,
     ExitCode,
 )
 from worker.dataset import fetch_dataset
@@ -36,12 +35,10 @@ from worker.profilers import ProfilerSet
 from worker.recordings import upload_recordings, upload_tree
 from worker.results import build_document, dump_document
 from worker.storage import open_store
+from worker.toolenv import tool_environment
 from worker.tools import ToolContext, ToolOutcome, adapter_for
 
 log = logging.getLogger(__name__)
-
-#: Variables never passed to benchmark processes (the macro tool gets the password back).
-_SECRET_ENV = (Env.RESULTS_STORE_PASSWORD, "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,9 +221,7 @@ def _run_tool(
     profilers = ProfilerSet(
         job.profilers if job.tool != Tool.MACRO else (), jvm_tool=adapter.jvm_tool
     )
-    env = {k: v for k, v in os.environ.items() if k not in _SECRET_ENV}
-    if job.tool == Tool.MACRO and Env.RESULTS_STORE_PASSWORD in os.environ:
-        env[Env.RESULTS_STORE_PASSWORD] = os.environ[Env.RESULTS_STORE_PASSWORD]
+    env = tool_environment(os.environ, with_password=job.tool == Tool.MACRO)
     with (dirs.logs / TOOL_LOG_FILE).open("w") as tool_log:
         ctx = ToolContext(
             job=job,
