@@ -73,9 +73,11 @@ def test_upload_into_a_lasting_fault_is_transient(
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     artifact = tmp_path / "macro.jar"
     _random_file(artifact, 8 * MIB)
-    with s3_proxy.toxic("limit_data", stream="upstream", bytes=1 * MIB):
-        with pytest.raises(TransientError):
-            open_store(f"s3://{bucket}").put_file(artifact, "artifacts/macro.jar")
+    with (
+        s3_proxy.toxic("limit_data", stream="upstream", bytes=1 * MIB),
+        pytest.raises(TransientError),
+    ):
+        open_store(f"s3://{bucket}").put_file(artifact, "artifacts/macro.jar")
     assert "Contents" not in aws.client("s3").list_objects_v2(Bucket=bucket)
 
 
@@ -121,9 +123,11 @@ def test_dataset_download_into_a_lasting_fault_is_transient_and_leaves_no_cache(
     archive, expected = _dataset(tmp_path, 8 * MIB)
     ref = _upload_dataset(bucket, archive)
     cache = tmp_path / "cache"
-    with s3_proxy.toxic("limit_data", stream="downstream", bytes=MIB // 2):
-        with pytest.raises(TransientError):
-            fetch_dataset(ref, cache)
+    with (
+        s3_proxy.toxic("limit_data", stream="downstream", bytes=MIB // 2),
+        pytest.raises(TransientError),
+    ):
+        fetch_dataset(ref, cache)
     leftovers = [p for p in cache.rglob("*") if p.is_file()] if cache.exists() else []
     assert leftovers == [], leftovers
     again = fetch_dataset(ref, cache)  # the retry, once the network is back
