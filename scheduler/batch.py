@@ -183,6 +183,22 @@ class BatchClient:
     def submit_job(self, request: Mapping[str, Any]) -> str:
         return str(self._call("submit_job", **request)["jobId"])
 
+    def find_jobs_named(self, queue: str, name: str) -> list[str]:
+        """Ids of the jobs in ``queue`` called ``name``, in any state (ListJobs' JOB_NAME
+        filter: with a filter, Batch ignores jobStatus and lists every state)."""
+        ids: list[str] = []
+        request: dict[str, Any] = {
+            "jobQueue": queue,
+            "filters": [{"name": "JOB_NAME", "values": [name]}],
+        }
+        while True:
+            page = self._call("list_jobs", **request)
+            ids += [j["jobId"] for j in page.get("jobSummaryList", []) if j["jobName"] == name]
+            token = page.get("nextToken")
+            if not token:
+                return ids
+            request["nextToken"] = token
+
     def describe_jobs(self, job_ids: Iterable[str]) -> list[JobDescription]:
         """Descriptions in chunks of at most 100 ids; unknown ids are left out."""
         ids = list(dict.fromkeys(job_ids))
