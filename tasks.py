@@ -628,6 +628,7 @@ def build_ci_image(c: Context, tag: str | None = None, push: bool = False) -> No
         "artifact": "artifact NAME=PATH, overriding the job file (repeatable)",
         "wait": "watch the run until it ends (exit 3 when a job failed)",
         "json": "print the submitted run as JSON on stdout",
+        "run-id": "name the run; the id of an interrupted run resumes it (no job twice)",
         **{k: v for k, v in JOB_HELP.items() if k != "workload"},
     },
     iterable=["workloads", "artifact"],
@@ -650,6 +651,7 @@ def schedule(
     artifact: list[str] | None = None,
     wait: bool = False,
     json: bool = False,
+    run_id: str | None = None,
     **job_fields: Any,
 ) -> None:
     """Validate, upload artifacts once, submit one Batch job per workload; print the run."""
@@ -690,6 +692,7 @@ def schedule(
             timeout_seconds=int(timeout_minutes) * 60 if timeout_minutes else None,
             attempts=int(attempts) if attempts else None,
             progress=progress,
+            run_id=run_id,
         )
         progress.close()
         _err(

@@ -65,6 +65,19 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{stamp}-{uuid.uuid4().hex[:8]}"
 
 
+_RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def check_run_id(run_id: str) -> str:
+    """A run id given by a user lands in object keys and job names: keep it to their rules."""
+    if not _RUN_ID_RE.fullmatch(run_id):
+        raise ConfigError(
+            f"run id {run_id!r}: use 1-64 letters, digits, '-' or '_', starting with a letter "
+            "or digit (e.g. the id schedule printed)"
+        )
+    return run_id
+
+
 def job_name(job: Job, run_id: str, index: int) -> str:
     """A Batch-safe job name: letters, digits, '-' and '_', at most 128 characters."""
     raw = f"{job.triggered_by}-{job.teamcity_build}-{job.workload}-{index}-{run_id}"
@@ -109,7 +122,7 @@ def prepare_run(
     problems = [p for job in jobs for p in check_artifacts(_local_inputs(job), job_dir)]
     if problems:
         raise ConfigError(sorted(set(problems)))
-    run_id = run_id or new_run_id()
+    run_id = check_run_id(run_id) if run_id else new_run_id()
     stats = UploadStats()
     planned = []
     for index, job in enumerate(jobs):
@@ -147,6 +160,15 @@ def _local_inputs(job: Job) -> dict[str, str]:
     if job.dataset:
         inputs["dataset"] = job.dataset
     return inputs
+
+
+def plan_from_manifest(manifest: Mapping[str, Any]) -> RunPlan:
+    """The prepared run a manifest records (to resume submitting it)."""
+    try:
+        jobs = tuple(PlannedJob(**job) for job in manifest["jobs"])
+        return RunPlan(str(manifest["run_id"]), str(manifest["created_at"]), jobs, UploadStats())
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"run manifest is not one this version wrote: {exc}") from None
 
 
 def write_manifest(store: Store, plan: RunPlan, extra: Mapping[str, Any] | None = None) -> None:

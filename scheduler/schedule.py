@@ -9,8 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.batch import BatchClient
-from scheduler.plan import expand_jobs, prepare_run
+from scheduler.plan import (
+    check_run_id,
+    expand_jobs,
+    plan_from_manifest,
+    prepare_run,
+    read_manifest,
+)
 from scheduler.submit import SubmitSettings, SubmittedRun, Target, submit_run
+from worker.errors import ConfigError, NotFoundError
 from worker.job import Job
 from worker.jobfile import load_job
 from worker.params import ResultsStoreRef
@@ -45,8 +52,14 @@ def schedule_run(
     timeout_seconds: int | None = None,
     attempts: int | None = None,
     progress: ProgressCallback | None = None,
+    run_id: str | None = None,
 ) -> tuple[SubmittedRun, int, int]:
-    """Validate, upload, submit. Returns the run and (artifacts uploaded, bytes sent)."""
+    """Validate, upload, submit. Returns the run and (artifacts uploaded, bytes sent).
+
+    With ``run_id`` of a run whose manifest exists, the run is resumed instead: its prepared
+    jobs are submitted where an earlier, interrupted ``schedule`` did not get to them, and none
+    twice (:func:`scheduler.submit.submit_run`). A new ``run_id`` names a new run.
+    """
     jobs, job_dir = load_jobs(request)
     extra: dict[str, Any] = {}
     if timeout_seconds is not None:
@@ -54,8 +67,35 @@ def schedule_run(
     if attempts is not None:
         extra["attempts"] = attempts
     settings = SubmitSettings(target, env=env, build=jobs[0].teamcity_build, **extra)
+    manifest = _existing_manifest(store, run_id) if run_id else None
+    if manifest is not None:
+        plan = plan_from_manifest(manifest)
+        batch_part = manifest.get("batch") or {}
+        queue = batch_part.get("job_queue")
+        if queue and queue != target.queue:
+            raise ConfigError(
+                f"run {run_id} was submitted to job queue {queue}, not {target.queue}: "
+                "resume it with the same --job-queue"
+            )
+        known = dict(batch_part.get("job_ids") or {})
+        log.info("resuming run %s: %d of %d jobs known", run_id, len(known), len(plan.jobs))
+        run = submit_run(plan, store, batch, settings, resume=known)
+        return run, 0, 0
     plan = prepare_run(
-        jobs, store, job_dir=job_dir, results_store=request.results_store, progress=progress
+        jobs,
+        store,
+        job_dir=job_dir,
+        results_store=request.results_store,
+        progress=progress,
+        run_id=run_id,
     )
     run = submit_run(plan, store, batch, settings)
     return run, plan.upload.uploaded, plan.upload.bytes_sent
+
+
+def _existing_manifest(store: Store, run_id: str) -> dict[str, Any] | None:
+    check_run_id(run_id)  # before it becomes part of a key
+    try:
+        return read_manifest(store, run_id)
+    except NotFoundError:
+        return None

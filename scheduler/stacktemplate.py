@@ -433,7 +433,9 @@ def _role(service: str, managed: list[str], policies: list[dict[str, Any]]) -> d
 
 def _iam_resources() -> dict[str, Any]:
     secret = [_ref("ResultsStoreSecret")]
-    log_streams = [_sub("${JobLogGroup.Arn}")]
+    # Only what the worker itself calls: S3. Benchmark processes run in the same container,
+    # so anything more is theirs too. The password is injected by the execution role (job
+    # definition ``secrets``) and the log driver writes with the instance role.
     job_policy = _policy(
         "benchmark-job",
         [
@@ -442,8 +444,6 @@ def _iam_resources() -> dict[str, Any]:
                 ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
                 [_sub("${ArtifactBucket.Arn}/*")],
             ),
-            _allow(["secretsmanager:GetSecretValue"], secret),
-            _allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_streams),
         ],
     )
     execution_policy = _policy(

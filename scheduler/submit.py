@@ -131,29 +131,54 @@ def build_submit_request(job: PlannedJob, run_id: str, settings: SubmitSettings)
 
 
 def submit_run(
-    plan: RunPlan, store: Store, batch: BatchClient, settings: SubmitSettings
+    plan: RunPlan,
+    store: Store,
+    batch: BatchClient,
+    settings: SubmitSettings,
+    *,
+    resume: Mapping[str, str] | None = None,
 ) -> SubmittedRun:
-    """Submit every job of ``plan``; the manifest records the job ids even on a partial failure."""
+    """Submit every job of ``plan``; the manifest records the job ids even on a partial failure.
+
+    ``resume`` (test run id -> job id, from the run's manifest) continues a run whose
+    scheduler stopped part-way: known jobs are kept, and each other job is first looked up by
+    its unique name and tags in the queue (the scheduler may have been killed after Batch
+    accepted it and before the manifest recorded it), so that no job is submitted twice.
+    """
     names = [sanitise_job_name(j.name) for j in plan.jobs]
     if len(set(names)) != len(names):
         raise ConfigError("job names of the run are not unique after sanitising")
     submitted: list[SubmittedJob] = []
     try:
-        for job in plan.jobs:
-            job_id = batch.submit_job(build_submit_request(job, plan.run_id, settings))
+        for job, name in zip(plan.jobs, names, strict=True):
+            job_id = _existing_job(batch, settings, job, plan.run_id, resume)
+            if job_id is None:
+                job_id = batch.submit_job(build_submit_request(job, plan.run_id, settings))
+                log.info("submitted %s as job %s", job.name, job_id)
             submitted.append(
-                SubmittedJob(
-                    job.test_run_id,
-                    sanitise_job_name(job.name),
-                    job_id,
-                    job.parameters_uri,
-                    job.results_uri,
-                )
+                SubmittedJob(job.test_run_id, name, job_id, job.parameters_uri, job.results_uri)
             )
-            log.info("submitted %s as job %s", job.name, job_id)
     finally:
         write_manifest(store, plan, extra={"batch": batch_manifest(settings, submitted)})
     return SubmittedRun(plan.run_id, settings.target, tuple(submitted))
+
+
+def _existing_job(
+    batch: BatchClient,
+    settings: SubmitSettings,
+    job: PlannedJob,
+    run_id: str,
+    resume: Mapping[str, str] | None,
+) -> str | None:
+    """The job id of ``job`` when an earlier attempt at the run already submitted it."""
+    if resume is None:
+        return None
+    if job.test_run_id in resume:
+        return resume[job.test_run_id]
+    found = batch.find_submitted(build_submit_request(job, run_id, settings))
+    if found:
+        log.info("job %s was already submitted as %s", job.name, found)
+    return found
 
 
 def batch_manifest(settings: SubmitSettings, jobs: list[SubmittedJob]) -> dict[str, Any]:

@@ -21,3 +21,4 @@ ensure_apt_packages "${APT_PACKAGES[@]}"
 ensure_python_packages "ops,test"
 scripts/build-java.sh
 scripts/build-neo4j-harness.sh
+scripts/build-toxiproxy.sh

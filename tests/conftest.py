@@ -47,8 +47,13 @@ def moto_server(services_dir: Path) -> Iterator[MotoServer]:
 
 @pytest.fixture
 def aws(moto_server: MotoServer) -> Iterator[MotoServer]:
-    """The moto server, wiped before the test."""
+    """The moto server, wiped before the test and back to moto's defaults.
+
+    ``/moto-api/reset`` keeps moto's configuration, so the Batch setting is restored here:
+    a test that turns containers off (``aws_clean``) must not decide for the tests after it.
+    """
     moto_server.reset()
+    moto_server.configure_batch(use_docker=True)
     yield moto_server
 
 

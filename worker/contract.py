@@ -14,6 +14,8 @@ RESULTS_DOCUMENT_VERSION = 1
 
 JOB_PARAMETERS_FILE = "job-parameters.json"
 RESULTS_FILE = "results.json"
+#: What an attempt stopped from outside leaves, under ``interrupted/attempt-<n>/``.
+INTERRUPTED_FILE = "interrupted.json"
 WORKER_LOG_FILE = "worker.log"
 TOOL_LOG_FILE = "tool.log"
 
@@ -29,7 +31,10 @@ class ExitCode(enum.IntEnum):
     #: The benchmark (or a benchmark job of a run) failed.
     BENCHMARK_FAILED = 3
     #: A transient infrastructure failure (network, storage, store outage): worth a retry.
+    #: Also a job stopped by SIGTERM (Batch's stop): the retry runs it again.
     TRANSIENT = 75
+    #: Stopped by Ctrl-C (SIGINT), as shells report it (128 + 2).
+    INTERRUPTED = 130
 
 
 class Env:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -18,27 +19,26 @@ from typing import Any
 
 from worker import provenance
 from worker.contract import (
+    INTERRUPTED_FILE,
     RESULTS_FILE,
     TOOL_LOG_FILE,
     WORKER_LOG_FILE,
-    Env,
     ExitCode,
 )
 from worker.dataset import fetch_dataset
 from worker.errors import BenchInfraError
 from worker.fetch import fetch_artifacts, fetch_parameters
+from worker.interrupt import STOP, JobInterruptedError
 from worker.job import ErrorPolicy, Tool
 from worker.params import JobParameters
 from worker.profilers import ProfilerSet
 from worker.recordings import upload_recordings, upload_tree
 from worker.results import build_document, dump_document
 from worker.storage import open_store
+from worker.toolenv import tool_environment
 from worker.tools import ToolContext, ToolOutcome, adapter_for
 
 log = logging.getLogger(__name__)
-
-#: Variables never passed to benchmark processes (the macro tool gets the password back).
-_SECRET_ENV = (Env.RESULTS_STORE_PASSWORD, "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +56,8 @@ class JobReport:
     results_uri: str = ""
     document: dict[str, Any] | None = None
     messages: list[str] = dataclasses.field(default_factory=list)
+    #: Set when the job was stopped from outside (:mod:`worker.interrupt`).
+    interrupted: JobInterruptedError | None = None
 
 
 @dataclasses.dataclass
@@ -84,7 +86,18 @@ def _now() -> str:
 
 
 def run_job(opts: WorkerOptions) -> JobReport:
-    """Run one job; never raises for the project's own errors: they become the exit code."""
+    """Run one job; never raises for the project's own errors: they become the exit code.
+
+    A stop from outside (SIGTERM from Batch, Ctrl-C) ends the tool, keeps what the attempt
+    has under ``interrupted/attempt-<n>/`` (logs, work dir, recordings, ``interrupted.json``)
+    and exits 75 (SIGTERM: Batch retries) or 130 (Ctrl-C). ``results.json`` and the results
+    store are left to the attempt that completes, so a retry leaves exactly one result.
+    """
+    with STOP.installed():
+        return _run_job(opts)
+
+
+def _run_job(opts: WorkerOptions) -> JobReport:
     report = JobReport(ExitCode.OK)
     try:
         params = fetch_parameters(opts.parameters_uri)
@@ -106,13 +119,21 @@ def run_job(opts: WorkerOptions) -> JobReport:
             params.job.tool.value,
             params.job.workload,
         )
-        _execute(params, opts, dirs, report)
-    _upload_logs(params, dirs, report)
+        started = _now()
+        try:
+            _execute(params, opts, dirs, report, started)
+        except JobInterruptedError as exc:
+            log.error("%s; keeping what this attempt has", exc)
+            report.exit_code, report.interrupted = exc.exit_code, exc
+            report.messages.append(str(exc))
+            _keep_interrupted(params, opts, dirs, started, exc)
+    _upload_logs(params, opts, dirs, report)
     return report
 
 
-def _execute(params: JobParameters, opts: WorkerOptions, dirs: _Dirs, report: JobReport) -> None:
-    started = _now()
+def _execute(
+    params: JobParameters, opts: WorkerOptions, dirs: _Dirs, report: JobReport, started: str
+) -> None:
     try:
         artifacts = fetch_artifacts(params.artifacts, dirs.artifacts)
         dataset = (
@@ -121,6 +142,8 @@ def _execute(params: JobParameters, opts: WorkerOptions, dirs: _Dirs, report: Jo
             else None
         )
         outcome, warnings = _run_tool(params, artifacts, dataset.path if dataset else None, dirs)
+    except JobInterruptedError:
+        raise
     except BenchInfraError as exc:
         log.error("%s", exc)
         report.exit_code = exc.exit_code
@@ -156,7 +179,38 @@ def _execute(params: JobParameters, opts: WorkerOptions, dirs: _Dirs, report: Jo
         recordings={"archive": archive, "prefix": recordings_store.uri(params.test_run_id)},
     )
     report.document = document
+    STOP.check()  # stopped while the recordings went up: the retry stores the result
     _store_results(params, opts, document, report)
+
+
+def _keep_interrupted(
+    params: JobParameters, opts: WorkerOptions, dirs: _Dirs, started: str, exc: JobInterruptedError
+) -> None:
+    """A small document saying what happened, beside the attempt's logs (not ``results.json``:
+    ``results-sync`` must never replay an interrupted attempt)."""
+    document = {
+        "status": "INTERRUPTED",
+        "test_run_id": params.test_run_id,
+        "run_id": params.run_id,
+        "job_id": opts.job_id,
+        "attempt": opts.attempt,
+        "started_at": started,
+        "interrupted_at": _now(),
+        "reason": str(exc),
+        "exit_code": int(exc.exit_code),
+    }
+    try:
+        open_store(params.results_uri).put_bytes(
+            f"{_interrupted_prefix(opts.attempt)}/{INTERRUPTED_FILE}",
+            json.dumps(document, indent=2, sort_keys=True).encode(),
+            content_type="application/json",
+        )
+    except BenchInfraError as err:
+        log.error("keeping the interrupted attempt's record failed: %s", err)
+
+
+def _interrupted_prefix(attempt: int) -> str:
+    return f"interrupted/attempt-{attempt}"
 
 
 def _run_tool(
@@ -167,9 +221,7 @@ def _run_tool(
     profilers = ProfilerSet(
         job.profilers if job.tool != Tool.MACRO else (), jvm_tool=adapter.jvm_tool
     )
-    env = {k: v for k, v in os.environ.items() if k not in _SECRET_ENV}
-    if job.tool == Tool.MACRO and Env.RESULTS_STORE_PASSWORD in os.environ:
-        env[Env.RESULTS_STORE_PASSWORD] = os.environ[Env.RESULTS_STORE_PASSWORD]
+    env = tool_environment(os.environ, with_password=job.tool == Tool.MACRO)
     with (dirs.logs / TOOL_LOG_FILE).open("w") as tool_log:
         ctx = ToolContext(
             job=job,
@@ -232,14 +284,21 @@ def _store_results(
             report.exit_code = exc.exit_code
 
 
-def _upload_logs(params: JobParameters, dirs: _Dirs, report: JobReport) -> None:
-    """Logs always; the work dir too; recordings as well when the job failed."""
+def _upload_logs(
+    params: JobParameters, opts: WorkerOptions, dirs: _Dirs, report: JobReport
+) -> None:
+    """Logs always; the work dir too; recordings as well when the job failed.
+
+    An interrupted attempt's go under ``interrupted/attempt-<n>/``, where the retry's upload
+    does not overwrite them.
+    """
+    base = _interrupted_prefix(opts.attempt) + "/" if report.interrupted else ""
     try:
         store = open_store(params.results_uri)
-        upload_tree(store, dirs.logs, "logs")
-        upload_tree(store, dirs.work, "work")
+        upload_tree(store, dirs.logs, f"{base}logs")
+        upload_tree(store, dirs.work, f"{base}work")
         if report.exit_code != ExitCode.OK:
-            upload_tree(store, dirs.recordings, "recordings")
+            upload_tree(store, dirs.recordings, f"{base}recordings")
     except BenchInfraError as exc:
         log.error("uploading logs failed: %s", exc)
         if report.exit_code == ExitCode.OK:

@@ -139,10 +139,17 @@ def _cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+_RENDERED_TAG = {"Key": "owner", "Value": "benchmarking"}
+
+
 def test_cfn_lint_warnings_fail(tmp_path: Path) -> None:
     """The lint test counts any non-zero exit, and cfn-lint exits 4 on a warning (W1101)."""
+    template = build_template(CONFIG)
+    shared = [_RENDERED_TAG]  # one list used twice: PyYAML writes an anchor and an alias
+    template["Metadata"] = {"First": shared, "Second": shared}
     with_alias = tmp_path / "alias.yaml"
-    with_alias.write_text(yaml.safe_dump(build_template(CONFIG), sort_keys=False))
+    with_alias.write_text(yaml.safe_dump(template, sort_keys=False))
+    assert "*id001" in with_alias.read_text()
     result = _cfn_lint(with_alias)
     assert result.returncode != 0 and "W1101" in result.stdout, result.stdout
 

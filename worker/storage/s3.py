@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -151,11 +152,30 @@ class S3Store(Store):
         return ObjectInfo(info.uri, info.size, digest, info.etag)
 
     def open_read(self, key: str) -> BinaryIO:
+        """A stream of the object that resumes where the network broke it (see
+        :class:`_ResumingBody`)."""
+        return cast(BinaryIO, _ResumingBody(self, key))
+
+    def _get(self, key: str, *, offset: int = 0, etag: str | None = None) -> Any:
+        """GetObject from ``offset``; with ``etag``, only if the object is still that one."""
+        extra: dict[str, Any] = {}
+        if offset:
+            extra["Range"] = f"bytes={offset}-"
+        if etag:
+            extra["IfMatch"] = etag
         try:
-            resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key), **extra)
         except Exception as exc:
+            from botocore.exceptions import ClientError
+
+            if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in {
+                "PreconditionFailed",
+                "412",
+            }:
+                raise IntegrityError(
+                    f"{self.uri(key)} changed while it was read; fetch it again"
+                ) from exc
             raise _wrap(exc, self.uri(key)) from exc
-        return cast(BinaryIO, _StreamingBody(resp["Body"]))
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> ObjectInfo:
         digest = hashlib.sha256(data).hexdigest()
@@ -186,26 +206,82 @@ class S3Store(Store):
             raise _wrap(exc, f"list {self.uri(prefix)}") from exc
 
 
-class _StreamingBody:
-    """Adapts botocore's StreamingBody to the small file protocol tarfile/zstd need."""
+class _ResumingBody:
+    """The small file protocol tarfile/zstd need, over GetObject, resuming broken streams.
 
-    def __init__(self, body: Any) -> None:
-        self._body = body
+    A response stream that breaks (connection reset or closed, read timeout) is resumed with a
+    ranged GET from the first byte not yet read, pinned to the object's ETag. Resuming is what
+    lets a long dataset download survive a network blip without starting over. A stream that
+    breaks ``RESUME_ATTEMPTS`` times in a row, each time before ``RESUME_PROGRESS`` more bytes
+    arrived, is a lasting fault: ``TransientError`` (the job exits 75 and Batch retries it).
+    """
+
+    RESUME_ATTEMPTS = 5
+    RESUME_PROGRESS = 16 * 1024 * 1024
+    FIRST_DELAY = 0.2
+
+    def __init__(self, store: S3Store, key: str, sleep: Any = None) -> None:
+        import time
+
+        self._store, self._key = store, key
+        self._sleep = sleep or time.sleep
+        resp = store._get(key)
+        self._body = resp["Body"]
+        self._etag: str | None = resp.get("ETag")
+        self._offset = 0
+        self._since_resume = 0
+        self._failures = 0
 
     def read(self, size: int = -1) -> bytes:
-        return cast(bytes, self._body.read(None if size is None or size < 0 else size))
+        while True:
+            try:
+                data = cast(bytes, self._body.read(None if size is None or size < 0 else size))
+            except Exception as exc:
+                if not _is_broken_stream(exc):
+                    raise
+                self._resume(exc)
+                continue
+            self._offset += len(data)
+            self._since_resume += len(data)
+            return data
+
+    def _resume(self, exc: Exception) -> None:
+        if self._since_resume >= self.RESUME_PROGRESS:
+            self._failures = 0
+        self._failures += 1
+        if self._failures > self.RESUME_ATTEMPTS:
+            raise TransientError(
+                f"{self._store.uri(self._key)}: the download kept breaking "
+                f"({self.RESUME_ATTEMPTS} resumes at byte {self._offset}): {exc}"
+            ) from exc
+        self._sleep(self.FIRST_DELAY * 2 ** (self._failures - 1))
+        self._close_body()
+        self._body = self._store._get(self._key, offset=self._offset, etag=self._etag)["Body"]
+        self._since_resume = 0
+
+    def _close_body(self) -> None:
+        with contextlib.suppress(Exception):  # a broken connection may fail to close
+            self._body.close()
 
     def readable(self) -> bool:
         return True
 
     def close(self) -> None:
-        self._body.close()
+        self._close_body()
 
-    def __enter__(self) -> _StreamingBody:
+    def __enter__(self) -> _ResumingBody:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _is_broken_stream(exc: Exception) -> bool:
+    """A response stream the network broke (worth resuming), not a bug or a refusal."""
+    from botocore.exceptions import BotoCoreError
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    return isinstance(exc, BotoCoreError | Urllib3Error | ConnectionError | TimeoutError)
 
 
 __all__ = ["CHUNK", "S3Store", "split_s3_uri"]

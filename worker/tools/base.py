@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from worker.errors import ConfigError
+from worker.interrupt import STOP
 from worker.job import Job
 from worker.params import ResultsStoreRef
 from worker.profilers import ProfilerSet
@@ -63,7 +64,12 @@ def run_process(
     cwd: Path | None = None,
     echo: bool = True,
 ) -> int:
-    """Run a process; its output goes to the tool log (and the worker's stderr)."""
+    """Run a process; its output goes to the tool log (and the worker's stderr).
+
+    The process gets a session of its own, so that a stop reaches its whole tree
+    (:mod:`worker.interrupt`); a stop during the run raises ``JobInterruptedError`` once
+    the process has ended.
+    """
     ctx.tool_log.write(f"$ {' '.join(argv)}\n")
     ctx.tool_log.flush()
     try:
@@ -75,15 +81,17 @@ def run_process(
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise ConfigError(f"{argv[0]}: not found; check the job's jvm/command") from None
     except PermissionError:
         raise ConfigError(f"{argv[0]}: not executable") from None
     assert proc.stdout is not None
-    for line in proc.stdout:
-        ctx.tool_log.write(line)
-        if echo:
-            sys.stderr.write(line)
-    ctx.tool_log.flush()
-    return proc.wait()
+    with STOP.child(proc):
+        for line in proc.stdout:
+            ctx.tool_log.write(line)
+            if echo:
+                sys.stderr.write(line)
+        ctx.tool_log.flush()
+        return proc.wait()

@@ -6,11 +6,14 @@ both mean one), it runs ``warmup_count`` untimed runs, then ``measurement_count`
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import subprocess
 import time
 
 from worker.errors import ConfigError
+from worker.interrupt import STOP
 from worker.job import ErrorPolicy
 from worker.results import BenchmarkFailure, BenchmarkResult
 from worker.tools.base import ToolAdapter, ToolContext, ToolOutcome
@@ -70,17 +73,20 @@ class CommandTool(ToolAdapter):
     def _run_once(self, ctx: ToolContext, argv: list[str]) -> int:
         ctx.tool_log.flush()
         try:
-            done = subprocess.run(
+            proc = subprocess.Popen(
                 argv,
                 cwd=ctx.work_dir,
                 env=dict(ctx.env),
                 stdout=ctx.tool_log,
                 stderr=subprocess.STDOUT,
-                check=False,
-                timeout=ctx.job.max_measurement_duration,
+                start_new_session=True,  # a stop reaches its whole tree (worker.interrupt)
             )
         except FileNotFoundError:
             raise ConfigError(f"commands: {argv[0]!r} not found") from None
-        except subprocess.TimeoutExpired:
-            return 124
-        return done.returncode
+        with STOP.child(proc):
+            try:
+                return proc.wait(timeout=ctx.job.max_measurement_duration)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return 124
