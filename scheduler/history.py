@@ -52,9 +52,7 @@ class Series:
         return f"{self.benchmark} [{context}]" if context else self.benchmark
 
 
-def build_series(
-    rows: Iterable[MetricRow], provenance: Mapping[str, Provenance]
-) -> list[Series]:
+def build_series(rows: Iterable[MetricRow], provenance: Mapping[str, Provenance]) -> list[Series]:
     """Group metric rows into series and order each by start time (then test run id)."""
     grouped: dict[tuple[str, str, str, str, str], list[Point]] = defaultdict(list)
     for row in rows:
