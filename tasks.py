@@ -23,7 +23,7 @@ import invoke
 from invoke import Context, Exit
 
 from scheduler import ami, costs, stack, stacktemplate
-from scheduler.compare import Verdict, compare_metrics, format_comparisons
+from scheduler.compare import Verdict, format_comparisons
 from scheduler.render import to_json
 from scheduler.resultsync import sync_results
 from scheduler.stackinfo import stack_name
@@ -941,6 +941,8 @@ def results_sync(
         "alpha": "significance level of the Mann-Whitney U test (default 0.01)",
         "min_effect": "smallest relative change of the median that counts (default 0.02)",
         "fail_on_slower": "exit 3 when a benchmark got slower beyond noise",
+        "same_provenance": "refuse (exit 2) when machine, JDK, kernel, JVM args or dataset differ",
+        "teamcity": "emit TeamCity service messages (default: when TEAMCITY_VERSION is set)",
         "json": "print the comparisons as JSON on stdout",
         **_STORE_HELP,
     }
@@ -954,29 +956,141 @@ def compare(
     alpha: float = 0.01,
     min_effect: float = 0.02,
     fail_on_slower: bool = False,
+    same_provenance: bool = False,
+    teamcity: bool = False,
     json: bool = False,
     **store_options: Any,
 ) -> None:
     """Compare two test runs (or builds) per benchmark: medians, ratio, beyond noise or not."""
-    with _errors():
-        if by not in ("test-run", "build"):
-            raise ConfigError(f"--by {by!r}: use test-run or build")
+    from scheduler.compare_runs import compare_runs
 
-        def flt(name: str) -> ResultsFilter:
-            if by == "build":
-                return ResultsFilter(build=name, limit=1_000_000)
-            return ResultsFilter(test_run_id=name, limit=1_000_000)
-
-        with _open_results_store(c, **store_options) as store:
-            base_rows, contender_rows = store.metrics(flt(base)), store.metrics(flt(contender))
-        for name, rows in ((base, base_rows), (contender, contender_rows)):
-            if not rows:
-                raise ConfigError(f"no results for {by} {name!r} in the results store")
-        comparisons = compare_metrics(base_rows, contender_rows, alpha=alpha, min_effect=min_effect)
-    if json:
-        print(to_json(comparisons))
-    else:
-        print(format_comparisons(comparisons))
-    slower = [x.benchmark for x in comparisons if x.verdict is Verdict.SLOWER]
+    with _errors(), _open_results_store(c, **store_options) as store:
+        found = compare_runs(
+            store,
+            base,
+            contender,
+            by=by,
+            alpha=alpha,
+            min_effect=min_effect,
+            same_provenance=same_provenance,
+        )
+    for difference in found.differences:
+        _err(f"warning: provenance {difference.describe()}")
+    print(to_json(found.comparisons) if json else format_comparisons(found.comparisons))
+    if reporter := _teamcity(teamcity):
+        reporter.comparisons(found.comparisons)
+    slower = [x.benchmark for x in found.comparisons if x.verdict is Verdict.SLOWER]
     if fail_on_slower and slower:
         raise Exit(f"slower beyond noise: {', '.join(slower)}", ExitCode.BENCHMARK_FAILED)
+
+
+def _teamcity(flag: bool | None) -> Any:
+    """The TeamCity reporter when wanted (flag or TEAMCITY_VERSION), else None."""
+    from scheduler import teamcity
+
+    return teamcity.TeamCity() if teamcity.wanted(flag) else None
+
+
+_HISTORY_HELP = {
+    "input": "analyse this CSV (time,benchmark,value[,commit]) instead of the results store",
+    "workload": "only this workload",
+    "benchmark": "only this benchmark (e.g. StringBuildingBenchmark.concat)",
+    "branch": "only this neo4j branch",
+    "since": "only runs started at or after this ISO date/time",
+    "limit": "read at most this many metric rows (default 1000000)",
+    "teamcity": "emit TeamCity service messages (default: when TEAMCITY_VERSION is set)",
+}
+
+
+def _analyse_history(
+    c: Context, input: str | None, flt: ResultsFilter, store_options: dict[str, Any]
+) -> Any:
+    from scheduler.progress import CountProgress
+    from scheduler.regressions import analyse_history
+
+    return analyse_history(
+        csv=Path(input) if input else None,
+        open_store=lambda: _open_results_store(c, **store_options),
+        flt=flt,
+        progress=CountProgress(sys.stderr, "series analysed"),
+    )
+
+
+@task(
+    help={
+        **_HISTORY_HELP,
+        "fail_on_regression": "exit 3 when a regression lands in the newest --newest runs",
+        "newest": "with --fail-on-regression: how many newest runs count (default 1)",
+        "json": "print the change points as JSON on stdout",
+        **_STORE_HELP,
+    }
+)
+@_with_store_options
+def regressions(
+    c: Context,
+    input: str | None = None,
+    workload: str | None = None,
+    benchmark: str | None = None,
+    branch: str | None = None,
+    since: str | None = None,
+    limit: int = 1_000_000,
+    fail_on_regression: bool = False,
+    newest: int = 1,
+    teamcity: bool = False,
+    json: bool = False,
+    **store_options: Any,
+) -> None:
+    """Change points of every benchmark series over history (E-Divisive on raw samples)."""
+    from scheduler.regressions import format_findings
+
+    flt = ResultsFilter(
+        workload=workload, benchmark=benchmark, branch=branch, since=since, limit=limit
+    )
+    with _errors():
+        analysis = _analyse_history(c, input, flt, store_options)
+    print(to_json(analysis.findings) if json else format_findings(analysis.findings))
+    if reporter := _teamcity(teamcity):
+        reporter.findings(analysis.findings)
+    recent = analysis.recent_regressions(newest)
+    if fail_on_regression and recent:
+        names = ", ".join(sorted({f.series for f in recent}))
+        raise Exit(f"regression in the newest {newest} run(s): {names}", ExitCode.BENCHMARK_FAILED)
+
+
+@task(
+    help={
+        "out": "directory to write index.html to (created if missing)",
+        "title": "page title",
+        **_HISTORY_HELP,
+        **_STORE_HELP,
+    }
+)
+@_with_store_options
+def report(
+    c: Context,
+    out: str = "report",
+    title: str = "Benchmark report",
+    input: str | None = None,
+    workload: str | None = None,
+    benchmark: str | None = None,
+    branch: str | None = None,
+    since: str | None = None,
+    limit: int = 1_000_000,
+    teamcity: bool = False,
+    **store_options: Any,
+) -> None:
+    """Write a self-contained HTML report: series, change points, latest comparison."""
+    from scheduler.progress import CountProgress
+    from scheduler.report import write_report
+
+    flt = ResultsFilter(
+        workload=workload, benchmark=benchmark, branch=branch, since=since, limit=limit
+    )
+    with _errors():
+        analysis = _analyse_history(c, input, flt, store_options)
+        page = write_report(
+            analysis, Path(out), title=title, progress=CountProgress(sys.stderr, "series drawn")
+        )
+    print(page)
+    if reporter := _teamcity(teamcity):
+        reporter.publish_artifacts(str(page.parent))

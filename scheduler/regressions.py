@@ -14,6 +14,7 @@ from pathlib import Path
 
 from scheduler.changepoints import ChangePoint, DetectionSettings, Direction, detect_change_points
 from scheduler.history import Point, Series, load_series_from_csv, load_series_from_store
+from worker.errors import ConfigError
 from worker.resultsdb.base import ResultsFilter, ResultsStore
 
 #: Called after each series: (series done, series in all, name of the series).
@@ -63,17 +64,6 @@ class Analysis:
     def recent_regressions(self, newest: int) -> list[Finding]:
         """Regressions whose first bad run is among the newest ``newest`` runs of its series."""
         return [f for f in self.findings if f.is_regression and f.runs_ago <= newest]
-
-
-def load_series(
-    *, store: ResultsStore | None = None, flt: ResultsFilter | None = None, csv: Path | None = None
-) -> list[Series]:
-    """The series of a CSV file, or of the runs of a store the filter selects."""
-    if csv is not None:
-        return load_series_from_csv(csv)
-    if store is None:
-        raise ValueError("a results store or a CSV file is needed")
-    return load_series_from_store(store, flt or ResultsFilter())
 
 
 def analyse(
@@ -137,3 +127,24 @@ def format_findings(findings: Sequence[Finding]) -> str:
 def _describe(run: RunRef) -> str:
     extra = ", ".join(x for x in (run.commit[:12], f"build {run.build}" if run.build else "") if x)
     return f"{run.test_run_id} ({extra})" if extra else run.test_run_id
+
+
+def analyse_history(
+    *,
+    csv: Path | None,
+    open_store: Callable[[], ResultsStore],
+    flt: ResultsFilter,
+    settings: DetectionSettings | None = None,
+    progress: ProgressCallback | None = None,
+) -> Analysis:
+    """What ``invoke regressions`` and ``invoke report`` run: the series of the CSV (else of
+    the store's runs the filter selects), analysed. No series at all is the user's mistake."""
+    if csv is not None:
+        series = load_series_from_csv(csv)
+    else:
+        with open_store() as store:
+            series = load_series_from_store(store, flt)
+    if not series:
+        where = str(csv) if csv else "the results store"
+        raise ConfigError(f"no benchmark results in {where} match; check the filters")
+    return analyse(series, settings, progress)
