@@ -85,6 +85,9 @@ def series_figure(series: Series, changes: Sequence[ChangePoint], *, div_id: str
     )
     return str(
         figure.to_html(
-            full_html=False, include_plotlyjs=False, div_id=div_id, config={"responsive": True, "displaylogo": False}
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=div_id,
+            config={"responsive": True, "displaylogo": False},
         )
     )
