@@ -106,6 +106,7 @@ _with_job_options = _with_options(JOB_FIELD_NAMES)
         "image": "run in this worker image on the local Docker engine, as on Batch",
         "job_parameters": "with --image: URI of an already prepared job-parameters.json",
         "storage": "with --image: storage base (s3://...) the job is prepared in",
+        "teamcity": "emit TeamCity service messages (default: when TEAMCITY_VERSION is set)",
         **JOB_HELP,
     },
     iterable=["artifact"],
@@ -121,6 +122,7 @@ def run_worker(
     image: str | None = None,
     job_parameters: str | None = None,
     storage: str | None = None,
+    teamcity: bool = False,
     **job_fields: Any,
 ) -> None:
     """Run a benchmark job on this machine through the worker (no AWS needed)."""
@@ -162,6 +164,8 @@ def run_worker(
             print(runs_table(rows), file=sys.stderr)
             for report in run.reports:
                 print(f"results: {report.results_uri}", file=sys.stderr)
+    if reporter := _teamcity(teamcity):
+        reporter.document_statistics(r.document for r in run.reports if r.document)
     if run.exit_code:
         raise Exit(
             "error: " + "; ".join(m for r in run.reports for m in r.messages)
@@ -623,6 +627,7 @@ def build_ci_image(c: Context, tag: str | None = None, push: bool = False) -> No
         "artifact": "artifact NAME=PATH, overriding the job file (repeatable)",
         "wait": "watch the run until it ends (exit 3 when a job failed)",
         "json": "print the submitted run as JSON on stdout",
+        "teamcity": "emit TeamCity service messages (default: when TEAMCITY_VERSION is set)",
         **{k: v for k, v in JOB_HELP.items() if k != "workload"},
     },
     iterable=["workloads", "artifact"],
@@ -645,6 +650,7 @@ def schedule(
     artifact: list[str] | None = None,
     wait: bool = False,
     json: bool = False,
+    teamcity: bool = False,
     **job_fields: Any,
 ) -> None:
     """Validate, upload artifacts once, submit one Batch job per workload; print the run."""
@@ -676,16 +682,17 @@ def schedule(
         )
         store = open_store(_storage(c, storage, stack))
         progress = TransferProgress(sys.stderr, "uploading artifacts")
-        run, uploaded, sent = schedule_run(
-            request,
-            store,
-            target,
-            batch,
-            env=env,
-            timeout_seconds=int(timeout_minutes) * 60 if timeout_minutes else None,
-            attempts=int(attempts) if attempts else None,
-            progress=progress,
-        )
+        with _teamcity_block(teamcity, "upload artifacts and submit jobs"):
+            run, uploaded, sent = schedule_run(
+                request,
+                store,
+                target,
+                batch,
+                env=env,
+                timeout_seconds=int(timeout_minutes) * 60 if timeout_minutes else None,
+                attempts=int(attempts) if attempts else None,
+                progress=progress,
+            )
         progress.close()
         _err(
             f"artifacts uploaded: {uploaded} ({sent} bytes); queue {target.queue}, "
@@ -700,7 +707,7 @@ def schedule(
                 _err(f"  logs: invoke logs {job.job_id} --follow  (group {run.log_group})")
             _err(f"watch: invoke watch {run.run_id} --storage {store.base_uri}")
     if wait:
-        watch(c, run.run_id, storage=store.base_uri)
+        watch(c, run.run_id, storage=store.base_uri, teamcity=teamcity)
 
 
 @task(
@@ -712,6 +719,7 @@ def schedule(
         "timeout": "give up after this many seconds (the jobs keep running)",
         "interval": "seconds between polls (default 10)",
         "json": "print the final job states as JSON on stdout",
+        "teamcity": "emit TeamCity service messages (default: when TEAMCITY_VERSION is set)",
         **_STORE_HELP,
     }
 )
@@ -725,6 +733,7 @@ def watch(
     timeout: float | None = None,
     interval: float | None = None,
     json: bool = False,
+    teamcity: bool = False,
     **store_options: Any,
 ) -> None:
     """Watch a run until its jobs end: exit 0 all succeeded, 3 any failed; Ctrl-C detaches."""
@@ -741,7 +750,10 @@ def watch(
         jobs = watching.run_jobs(store, run_id, manifest)
         live = sys.stderr.isatty()
         states: dict[str, Any] = {}
+        reporter = _teamcity(teamcity)
         try:
+            if reporter:
+                reporter.open_block(f"waiting for run {run_id}")
             for update in watching.iter_updates(
                 BatchClient(),
                 list(jobs),
@@ -753,6 +765,8 @@ def watch(
                     _err("\x1b[2J\x1b[H" + jobs_table(update.jobs.values()))
                 for change in update.changes:
                     _err(format_change(change))
+                    if reporter:
+                        reporter.progress(format_change(change))
         except KeyboardInterrupt:
             _err(
                 f"detached; the jobs keep running. Re-attach with: invoke watch {run_id} "
@@ -760,6 +774,8 @@ def watch(
             )
             raise Exit(code=130) from None
         finally:
+            if reporter:
+                reporter.close_block(f"waiting for run {run_id}")
             if states:  # like the original: the jobs' records are kept whatever happened
                 watching.record_jobs(store, run_id, states)
                 with _open_results_store(c, **store_options) as results_store:
@@ -768,6 +784,8 @@ def watch(
         if json:
             print(to_json(result.jobs))
         region = aws.region()
+        if reporter:
+            reporter.failed_jobs(result.failed, lambda j: describe_log_location(j, region))
         watching.check_outcome(result, lambda j: describe_log_location(j, region))
         _err(f"all {len(result.jobs)} job(s) of run {run_id} succeeded")
 
@@ -989,6 +1007,14 @@ def _teamcity(flag: bool | None) -> Any:
     from scheduler import teamcity
 
     return teamcity.TeamCity() if teamcity.wanted(flag) else None
+
+
+def _teamcity_block(flag: bool | None, name: str) -> Any:
+    """A TeamCity block around a step when TeamCity is wanted, else nothing."""
+    import contextlib
+
+    reporter = _teamcity(flag)
+    return reporter.block(name) if reporter else contextlib.nullcontext()
 
 
 _HISTORY_HELP = {

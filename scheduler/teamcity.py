@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TextIO
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TextIO
 
 from teamcity.messages import TeamcityServiceMessages
 
+from scheduler.batch import JobDescription
 from scheduler.compare import Comparison, Verdict
 from scheduler.regressions import Finding
 
@@ -51,11 +52,17 @@ class TeamCity:
 
     @contextlib.contextmanager
     def block(self, name: str) -> Iterator[None]:
-        self._messages.blockOpened(name)
+        self.open_block(name)
         try:
             yield
         finally:
-            self._messages.blockClosed(name)
+            self.close_block(name)
+
+    def open_block(self, name: str) -> None:
+        self._messages.blockOpened(name)
+
+    def close_block(self, name: str) -> None:
+        self._messages.blockClosed(name)
 
     def progress(self, text: str) -> None:
         self._messages.progressMessage(text)
@@ -100,6 +107,32 @@ class TeamCity:
             name = f"{suite}.{f.series} @ {f.first_bad.test_run_id}"
             self.test(name, text if f.is_regression else None, text)
         self._messages.testSuiteFinished(suite)
+
+    def failed_jobs(
+        self, jobs: Iterable[JobDescription], describe_log: Callable[[JobDescription], str]
+    ) -> None:
+        """A build problem per failed Batch job, with where its log is."""
+        for job in jobs:
+            self.build_problem(
+                f"{job.name} (job {job.job_id}) failed: {job.reason or 'no reason given'}; "
+                f"logs: {describe_log(job)}",
+                identity=job.job_id,
+            )
+
+    def document_statistics(self, documents: Iterable[Mapping[str, Any]]) -> None:
+        """The median of every benchmark of these results documents as a build statistic."""
+        values: dict[str, float] = {}
+        for document in documents:
+            workload = (document.get("job") or {}).get("workload", "")
+            for bench in document.get("benchmarks") or []:
+                params = ",".join(
+                    f"{k}={v}" for k, v in sorted((bench.get("params") or {}).items())
+                )
+                name = f"{bench['group']}/{bench['name']}" + (f"[{params}]" if params else "")
+                median = (bench.get("summary") or {}).get("perc_50")
+                if median is not None:
+                    values[f"bench.{workload}.{name}.median.{bench['unit']}"] = float(median)
+        self.benchmark_statistics(values)
 
     def benchmark_statistics(self, values: Mapping[str, float]) -> None:
         """``buildStatisticValue`` per benchmark, so TeamCity charts them across builds."""
