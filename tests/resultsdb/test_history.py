@@ -14,6 +14,7 @@ from scheduler.regressions import Analysis, analyse_history
 from tests.cli import REPO, run_invoke
 from tests.history.browser import open_page, screenshot
 from tests.history.pipeline_history import RUNS, SHIFT_AT, SLOW_BENCHMARK, History, write_history
+from tests.history.servicemessages import parse
 from tests.resultsdb.conftest import neo4j_credentials
 from tests.services.neo4j import Neo4jServer
 from worker.resultsdb import ResultsFilter
@@ -63,10 +64,18 @@ def test_regressions_names_the_last_good_and_first_bad_runs(history: History) ->
 
 def test_fail_on_regression_counts_only_the_newest_runs(history: History) -> None:
     ws = str(history.workspace)
+    env = {**os.environ, "TEAMCITY_VERSION": "2025.07"}
     recent = run_invoke("regressions", "--workspace", ws, "--fail-on-regression",
-                        "--newest", str(RUNS - SHIFT_AT))  # fmt: skip
+                        "--newest", str(RUNS - SHIFT_AT), env=env)  # fmt: skip
     assert recent.returncode == 3, recent.stderr
     assert SLOW_SERIES in recent.stderr
+    messages = parse("\n".join(x for x in recent.stdout.splitlines() if x.startswith("##")))
+    (failed,) = [
+        p
+        for n, p in messages
+        if n == "testFailed" and p["name"].startswith(f"regressions.{SLOW_SERIES} [")
+    ]
+    assert history.test_run_ids[SHIFT_AT] in failed["message"]
     older = run_invoke("regressions", "--workspace", ws, "--fail-on-regression",
                        "--newest", str(RUNS - SHIFT_AT - 1))  # fmt: skip
     assert older.returncode == 0, older.stderr
