@@ -116,8 +116,7 @@ def load_series_from_csv(path: Path) -> list[Series]:
         raise ConfigError(f"{path}: not a readable CSV file: {exc}") from exc
     per_benchmark: dict[str, list[Point]] = defaultdict(list)
     for (benchmark, time, commit), values in samples.items():
-        run_id = f"{time}@{commit}" if commit else time
-        per_benchmark[benchmark].append(Point(run_id, time, tuple(values), commit=commit))
+        per_benchmark[benchmark].append(Point(time, time, tuple(values), commit=commit))
     return [
         Series(name, "", "", "", "", tuple(sorted(points, key=_order)))
         for name, points in sorted(per_benchmark.items())

@@ -41,7 +41,8 @@ def write_report(
     title: str = "Benchmark report",
     progress: ProgressCallback | None = None,
 ) -> Path:
-    """Write ``out_dir/index.html`` and return its path."""
+    """Write ``out_dir/index.html`` and return its path; series with regressions first, then
+    those with other change points, then the rest."""
     sections = []
     for done, (i, series) in enumerate(enumerate(analysis.series), start=1):
         changes = analysis.change_points.get(series.name, [])
@@ -58,6 +59,7 @@ def write_report(
         )
         if progress:
             progress(done, len(analysis.series), series.name)
+    sections.sort(key=lambda s: (-s.regressions, -s.change_points, s.series.name))
     page = _template().render(
         title=title,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
