@@ -89,3 +89,11 @@ def test_run_worker_under_teamcity_reports_a_statistic_per_benchmark(tmp_path: P
         "bench.shell-tools.shell-tools/sort-10k.median.ms",
     ]
     assert all(v > 0 for v in stats.values())
+
+
+def test_the_new_result_tasks_have_help() -> None:
+    for name in ("regressions", "report", "compare"):
+        done = run_invoke("--help", name)
+        assert done.returncode == 0, done.stderr
+        assert "--teamcity" in done.stdout
+    assert "--input" in run_invoke("--help", "regressions").stdout
