@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 
+from scheduler.changepoints import Direction
 from scheduler.compare import Comparison, compare_benchmark
 from scheduler.history import Point, Series
 from scheduler.regressions import Analysis, ProgressCallback
@@ -44,17 +45,17 @@ def write_report(
     """Write ``out_dir/index.html`` and return its path; series with regressions first, then
     those with other change points, then the rest."""
     sections = []
-    for done, (i, series) in enumerate(enumerate(analysis.series), start=1):
+    for done, series in enumerate(analysis.series, start=1):
         changes = analysis.change_points.get(series.name, [])
         sections.append(
             SeriesSection(
-                anchor=f"series-{i}",
+                anchor=f"series-{done}",
                 series=series,
-                plot_html=series_figure(series, changes, div_id=f"plot-{i}"),
+                plot_html=series_figure(series, changes, div_id=f"plot-{done}"),
                 comparison=latest_comparison(series),
                 provenance=_provenance_rows(series.points[-1]) if series.points else [],
                 change_points=len(changes),
-                regressions=sum(1 for c in changes if c.direction.value == "slower"),
+                regressions=sum(1 for c in changes if c.direction is Direction.SLOWER),
             )
         )
         if progress:
