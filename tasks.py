@@ -23,7 +23,7 @@ import invoke
 from invoke import Context, Exit
 
 from scheduler import ami, costs, stack, stacktemplate
-from scheduler.compare import Verdict, compare_metrics, format_comparisons
+from scheduler.compare import Verdict, format_comparisons
 from scheduler.render import to_json
 from scheduler.resultsync import sync_results
 from scheduler.stackinfo import stack_name
@@ -106,6 +106,7 @@ _with_job_options = _with_options(JOB_FIELD_NAMES)
         "image": "run in this worker image on the local Docker engine, as on Batch",
         "job_parameters": "with --image: URI of an already prepared job-parameters.json",
         "storage": "with --image: storage base (s3://...) the job is prepared in",
+        "teamcity": "emit TeamCity service messages (default: when TEAMCITY_VERSION is set)",
         **JOB_HELP,
     },
     iterable=["artifact"],
@@ -121,6 +122,7 @@ def run_worker(
     image: str | None = None,
     job_parameters: str | None = None,
     storage: str | None = None,
+    teamcity: bool = False,
     **job_fields: Any,
 ) -> None:
     """Run a benchmark job on this machine through the worker (no AWS needed)."""
@@ -162,6 +164,8 @@ def run_worker(
             print(runs_table(rows), file=sys.stderr)
             for report in run.reports:
                 print(f"results: {report.results_uri}", file=sys.stderr)
+    if reporter := _teamcity(teamcity):
+        reporter.document_statistics(r.document for r in run.reports if r.document)
     if run.exit_code:
         raise Exit(
             "error: " + "; ".join(m for r in run.reports for m in r.messages)
@@ -629,6 +633,7 @@ def build_ci_image(c: Context, tag: str | None = None, push: bool = False) -> No
         "wait": "watch the run until it ends (exit 3 when a job failed)",
         "json": "print the submitted run as JSON on stdout",
         "run-id": "name the run; the id of an interrupted run resumes it (no job twice)",
+        "teamcity": "emit TeamCity service messages (default: when TEAMCITY_VERSION is set)",
         **{k: v for k, v in JOB_HELP.items() if k != "workload"},
     },
     iterable=["workloads", "artifact"],
@@ -652,6 +657,7 @@ def schedule(
     wait: bool = False,
     json: bool = False,
     run_id: str | None = None,
+    teamcity: bool = False,
     **job_fields: Any,
 ) -> None:
     """Validate, upload artifacts once, submit one Batch job per workload; print the run."""
@@ -683,17 +689,18 @@ def schedule(
         )
         store = open_store(_storage(c, storage, stack))
         progress = TransferProgress(sys.stderr, "uploading artifacts")
-        run, uploaded, sent = schedule_run(
-            request,
-            store,
-            target,
-            batch,
-            env=env,
-            timeout_seconds=int(timeout_minutes) * 60 if timeout_minutes else None,
-            attempts=int(attempts) if attempts else None,
-            progress=progress,
-            run_id=run_id,
-        )
+        with _teamcity_block(teamcity, "upload artifacts and submit jobs"):
+            run, uploaded, sent = schedule_run(
+                request,
+                store,
+                target,
+                batch,
+                env=env,
+                timeout_seconds=int(timeout_minutes) * 60 if timeout_minutes else None,
+                attempts=int(attempts) if attempts else None,
+                progress=progress,
+                run_id=run_id,
+            )
         progress.close()
         _err(
             f"artifacts uploaded: {uploaded} ({sent} bytes); queue {target.queue}, "
@@ -708,7 +715,7 @@ def schedule(
                 _err(f"  logs: invoke logs {job.job_id} --follow  (group {run.log_group})")
             _err(f"watch: invoke watch {run.run_id} --storage {store.base_uri}")
     if wait:
-        watch(c, run.run_id, storage=store.base_uri)
+        watch(c, run.run_id, storage=store.base_uri, teamcity=teamcity)
 
 
 @task(
@@ -720,6 +727,7 @@ def schedule(
         "timeout": "give up after this many seconds (the jobs keep running)",
         "interval": "seconds between polls (default 10)",
         "json": "print the final job states as JSON on stdout",
+        "teamcity": "emit TeamCity service messages (default: when TEAMCITY_VERSION is set)",
         **_STORE_HELP,
     }
 )
@@ -733,6 +741,7 @@ def watch(
     timeout: float | None = None,
     interval: float | None = None,
     json: bool = False,
+    teamcity: bool = False,
     **store_options: Any,
 ) -> None:
     """Watch a run until its jobs end: exit 0 all succeeded, 3 any failed; Ctrl-C detaches."""
@@ -749,7 +758,10 @@ def watch(
         jobs = watching.run_jobs(store, run_id, manifest)
         live = sys.stderr.isatty()
         states: dict[str, Any] = {}
+        reporter = _teamcity(teamcity)
         try:
+            if reporter:
+                reporter.open_block(f"waiting for run {run_id}")
             for update in watching.iter_updates(
                 BatchClient(),
                 list(jobs),
@@ -761,6 +773,8 @@ def watch(
                     _err("\x1b[2J\x1b[H" + jobs_table(update.jobs.values()))
                 for change in update.changes:
                     _err(format_change(change))
+                    if reporter:
+                        reporter.progress(format_change(change))
         except KeyboardInterrupt:
             _err(
                 f"detached; the jobs keep running. Re-attach with: invoke watch {run_id} "
@@ -768,6 +782,8 @@ def watch(
             )
             raise Exit(code=130) from None
         finally:
+            if reporter:
+                reporter.close_block(f"waiting for run {run_id}")
             if states:  # like the original: the jobs' records are kept whatever happened
                 watching.record_jobs(store, run_id, states)
                 with _open_results_store(c, **store_options) as results_store:
@@ -776,6 +792,8 @@ def watch(
         if json:
             print(to_json(result.jobs))
         region = aws.region()
+        if reporter:
+            reporter.failed_jobs(result.failed, lambda j: describe_log_location(j, region))
         watching.check_outcome(result, lambda j: describe_log_location(j, region))
         _err(f"all {len(result.jobs)} job(s) of run {run_id} succeeded")
 
@@ -949,6 +967,8 @@ def results_sync(
         "alpha": "significance level of the Mann-Whitney U test (default 0.01)",
         "min_effect": "smallest relative change of the median that counts (default 0.02)",
         "fail_on_slower": "exit 3 when a benchmark got slower beyond noise",
+        "same_provenance": "refuse (exit 2) when machine, JDK, kernel, JVM args or dataset differ",
+        "teamcity": "emit TeamCity service messages (default: when TEAMCITY_VERSION is set)",
         "json": "print the comparisons as JSON on stdout",
         **_STORE_HELP,
     }
@@ -962,29 +982,149 @@ def compare(
     alpha: float = 0.01,
     min_effect: float = 0.02,
     fail_on_slower: bool = False,
+    same_provenance: bool = False,
+    teamcity: bool = False,
     json: bool = False,
     **store_options: Any,
 ) -> None:
     """Compare two test runs (or builds) per benchmark: medians, ratio, beyond noise or not."""
-    with _errors():
-        if by not in ("test-run", "build"):
-            raise ConfigError(f"--by {by!r}: use test-run or build")
+    from scheduler.compare_runs import compare_runs
 
-        def flt(name: str) -> ResultsFilter:
-            if by == "build":
-                return ResultsFilter(build=name, limit=1_000_000)
-            return ResultsFilter(test_run_id=name, limit=1_000_000)
-
-        with _open_results_store(c, **store_options) as store:
-            base_rows, contender_rows = store.metrics(flt(base)), store.metrics(flt(contender))
-        for name, rows in ((base, base_rows), (contender, contender_rows)):
-            if not rows:
-                raise ConfigError(f"no results for {by} {name!r} in the results store")
-        comparisons = compare_metrics(base_rows, contender_rows, alpha=alpha, min_effect=min_effect)
-    if json:
-        print(to_json(comparisons))
-    else:
-        print(format_comparisons(comparisons))
-    slower = [x.benchmark for x in comparisons if x.verdict is Verdict.SLOWER]
+    with _errors(), _open_results_store(c, **store_options) as store:
+        found = compare_runs(
+            store,
+            base,
+            contender,
+            by=by,
+            alpha=alpha,
+            min_effect=min_effect,
+            same_provenance=same_provenance,
+        )
+    for difference in found.differences:
+        _err(f"warning: provenance {difference.describe()}")
+    print(to_json(found.comparisons) if json else format_comparisons(found.comparisons))
+    if reporter := _teamcity(teamcity):
+        reporter.comparisons(found.comparisons)
+    slower = [x.benchmark for x in found.comparisons if x.verdict is Verdict.SLOWER]
     if fail_on_slower and slower:
         raise Exit(f"slower beyond noise: {', '.join(slower)}", ExitCode.BENCHMARK_FAILED)
+
+
+def _teamcity(flag: bool | None) -> Any:
+    """The TeamCity reporter when wanted (flag or TEAMCITY_VERSION), else None."""
+    from scheduler import teamcity
+
+    return teamcity.TeamCity() if teamcity.wanted(flag) else None
+
+
+def _teamcity_block(flag: bool | None, name: str) -> Any:
+    """A TeamCity block around a step when TeamCity is wanted, else nothing."""
+    import contextlib
+
+    reporter = _teamcity(flag)
+    return reporter.block(name) if reporter else contextlib.nullcontext()
+
+
+_HISTORY_HELP = {
+    "input": "analyse this CSV (time,benchmark,value[,commit]) instead of the results store",
+    "workload": "only this workload",
+    "benchmark": "only this benchmark (e.g. StringBuildingBenchmark.concat)",
+    "branch": "only this neo4j branch",
+    "since": "only runs started at or after this ISO date/time",
+    "limit": "read at most this many metric rows (default 1000000)",
+    "teamcity": "emit TeamCity service messages (default: when TEAMCITY_VERSION is set)",
+}
+
+
+def _analyse_history(
+    c: Context, input: str | None, flt: ResultsFilter, store_options: dict[str, Any]
+) -> Any:
+    from scheduler.progress import CountProgress
+    from scheduler.regressions import analyse_history
+
+    return analyse_history(
+        csv=Path(input) if input else None,
+        open_store=lambda: _open_results_store(c, **store_options),
+        flt=flt,
+        progress=CountProgress(sys.stderr, "series analysed"),
+    )
+
+
+@task(
+    help={
+        **_HISTORY_HELP,
+        "fail_on_regression": "exit 3 when a regression lands in the newest --newest runs",
+        "newest": "with --fail-on-regression: how many newest runs count (default 1)",
+        "json": "print the change points as JSON on stdout",
+        **_STORE_HELP,
+    }
+)
+@_with_store_options
+def regressions(
+    c: Context,
+    input: str | None = None,
+    workload: str | None = None,
+    benchmark: str | None = None,
+    branch: str | None = None,
+    since: str | None = None,
+    limit: int = 1_000_000,
+    fail_on_regression: bool = False,
+    newest: int = 1,
+    teamcity: bool = False,
+    json: bool = False,
+    **store_options: Any,
+) -> None:
+    """Change points of every benchmark series over history (E-Divisive on raw samples)."""
+    from scheduler.regressions import format_findings
+
+    flt = ResultsFilter(
+        workload=workload, benchmark=benchmark, branch=branch, since=since, limit=limit
+    )
+    with _errors():
+        analysis = _analyse_history(c, input, flt, store_options)
+    print(to_json(analysis.findings) if json else format_findings(analysis.findings))
+    if reporter := _teamcity(teamcity):
+        reporter.findings(analysis.findings)
+    recent = analysis.recent_regressions(newest)
+    if fail_on_regression and recent:
+        names = ", ".join(sorted({f.series for f in recent}))
+        raise Exit(f"regression in the newest {newest} run(s): {names}", ExitCode.BENCHMARK_FAILED)
+
+
+@task(
+    help={
+        "out": "directory to write index.html to (created if missing)",
+        "title": "page title",
+        **_HISTORY_HELP,
+        **_STORE_HELP,
+    }
+)
+@_with_store_options
+def report(
+    c: Context,
+    out: str = "report",
+    title: str = "Benchmark report",
+    input: str | None = None,
+    workload: str | None = None,
+    benchmark: str | None = None,
+    branch: str | None = None,
+    since: str | None = None,
+    limit: int = 1_000_000,
+    teamcity: bool = False,
+    **store_options: Any,
+) -> None:
+    """Write a self-contained HTML report: series, change points, latest comparison."""
+    from scheduler.progress import CountProgress
+    from scheduler.report import write_report
+
+    flt = ResultsFilter(
+        workload=workload, benchmark=benchmark, branch=branch, since=since, limit=limit
+    )
+    with _errors():
+        analysis = _analyse_history(c, input, flt, store_options)
+        page = write_report(
+            analysis, Path(out), title=title, progress=CountProgress(sys.stderr, "series drawn")
+        )
+    print(page)
+    if reporter := _teamcity(teamcity):
+        reporter.publish_artifacts(str(page.parent))

@@ -94,7 +94,8 @@ def mann_whitney_u(a: Sequence[float], b: Sequence[float]) -> tuple[float, float
     return u1, math.erfc(z / math.sqrt(2))
 
 
-def _higher_is_better(mode: str, unit: str) -> bool:
+def higher_is_better(mode: str, unit: str) -> bool:
+    """JMH throughput modes and rates (ops/s): a higher score is better; times: lower is."""
     return mode.lower() in _HIGHER_IS_BETTER_MODES or unit.lower().endswith("/s")
 
 
@@ -148,7 +149,7 @@ def compare_benchmark(
     if p_value >= alpha or ratio is None or abs(ratio - 1.0) < min_effect:
         return result(Verdict.SAME, ratio, p_value)
     contender_higher = contender_median > base_median
-    better = contender_higher == _higher_is_better(mode, unit)
+    better = contender_higher == higher_is_better(mode, unit)
     return result(Verdict.FASTER if better else Verdict.SLOWER, ratio, p_value)
 
 

@@ -39,3 +39,27 @@ class TransferProgress:
     def close(self) -> None:
         if self.total:
             self._draw(final=True)
+
+
+class CountProgress:
+    """``label: done/total (name)``, redrawn at most every ``interval`` seconds and at the end
+    (a long history analysed series by series shows it is moving)."""
+
+    def __init__(self, stream: TextIO, label: str, interval: float = 1.0) -> None:
+        self.stream = stream
+        self.label = label
+        self.interval = interval
+        self._last = 0.0
+        self._tty = stream.isatty()
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < self.interval:
+            return
+        self._last = now
+        text = f"{self.label}: {done}/{total}" + (f" ({name})" if done < total else "")
+        if self._tty:
+            self.stream.write("\r\x1b[K" + text + ("\n" if done == total else ""))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()

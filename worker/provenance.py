@@ -23,6 +23,15 @@ def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     return platform.processor() or "unknown"
 
 
+def instance_type(product_name: Path = Path("/sys/devices/virtual/dmi/id/product_name")) -> str:
+    """The machine model the firmware reports: on EC2 (Nitro) the instance type, e.g.
+    ``m5d.xlarge``; elsewhere the hardware model. Read from DMI so no metadata call is needed."""
+    try:
+        return product_name.read_text().strip()
+    except OSError:
+        return ""
+
+
 def memory_mib(meminfo: Path = Path("/proc/meminfo")) -> int:
     try:
         for line in meminfo.read_text().splitlines():
@@ -56,6 +65,7 @@ def collect(java: str | None) -> dict[str, Any]:
         "host": socket.gethostname(),
         "os": platform.platform(),
         "kernel": platform.release(),
+        "instance_type": instance_type(),
         "cpu_model": cpu_model(),
         "cores": os.cpu_count() or 0,
         "memory_mib": memory_mib(),

@@ -27,6 +27,7 @@ from scheduler.schedule import ScheduleRequest, schedule_run
 from scheduler.submit import Target
 from scheduler.watch import iter_updates, outcome, run_jobs
 from tests.cli import run_invoke
+from tests.history.servicemessages import parse
 from tests.jobs import PROVENANCE
 from tests.services.batch_setup import BatchSetup, create_batch_resources
 from tests.services.moto import CREDENTIALS, MotoServer
@@ -110,9 +111,13 @@ def test_failing_benchmark_makes_watch_exit_3(batch: BatchSetup) -> None:
     )
     env = {**os.environ, "INVOKE_BENCH_STORAGE": batch.storage}
     result = run_invoke(
-        "watch", run_id, "--interval", "1", "--timeout", "600", env=env, timeout=700
+        "watch", run_id, "--interval", "1", "--timeout", "600", "--teamcity", env=env, timeout=700
     )
     assert result.returncode == 3, result.stderr[-3000:]
+    messages = parse(result.stdout)
+    assert messages[0] == ("blockOpened", {**messages[0][1], "name": f"waiting for run {run_id}"})
+    (problem,) = [p for n, p in messages if n == "buildProblem"]
+    assert problem["identity"] == job_ids[0] and "/aws/batch/job" in problem["description"]
     assert "there are failed jobs" in result.stderr
     assert job_ids[0] in result.stderr
     assert "/aws/batch/job" in result.stderr  # where its log is

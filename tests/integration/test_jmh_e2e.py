@@ -11,7 +11,7 @@ from scheduler.local import run_locally
 from tests.cli import run_invoke
 from worker.contract import ExitCode
 from worker.jobfile import load_job
-from worker.resultsdb import ResultsFilter
+from worker.resultsdb import MetricRow, ResultsFilter
 from worker.resultsdb.sqlite import SqliteResultsStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,6 +50,20 @@ def test_example_job_end_to_end_stores_every_sample(tmp_path: Path, benchmarks_j
     recordings = doc["benchmarks"][0]["recordings"]
     assert any("/gc-" in r and r.endswith(".log") for r in recordings)
     assert any(r.endswith(".jfr") for r in recordings)
+    _assert_score_error_matches_jmh(tmp_path, metrics)
+
+
+def _assert_score_error_matches_jmh(workspace: Path, metrics: list[MetricRow]) -> None:
+    """Our error (Student's t, 99.9 %) equals the scoreError JMH wrote for the same samples."""
+    jmh_errors: dict[str, float] = {}
+    for path in workspace.rglob("jmh-*.json"):
+        for entry in json.loads(path.read_text()):
+            size = entry["params"]["size"]
+            jmh_errors[size] = float(entry["primaryMetric"]["scoreError"])
+    assert sorted(jmh_errors) == ["100", "10000"]
+    for metric in metrics:
+        expected = jmh_errors[metric.params["size"]]
+        assert metric.summary["error"] == pytest.approx(expected, rel=1e-6)
 
 
 def test_failing_benchmark_stops_a_fail_policy_job(tmp_path: Path, benchmarks_jar: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tests.cli import run_invoke
+from tests.history.servicemessages import parse
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,3 +64,36 @@ def test_check_job_prints_the_validated_job() -> None:
 def test_results_on_an_empty_workspace(tmp_path: Path) -> None:
     done = run_invoke("results", "--workspace", str(tmp_path))
     assert done.returncode == 0 and "no results match" in done.stderr
+
+
+def test_run_worker_under_teamcity_reports_a_statistic_per_benchmark(tmp_path: Path) -> None:
+    done = run_invoke(
+        "run-worker",
+        str(REPO / "examples" / "command" / "job.toml"),
+        "--workspace",
+        str(tmp_path),
+        "--measurement-count",
+        "2",
+        "--forks",
+        "1",
+        "--profilers",
+        "",
+        env={**os.environ, "TEAMCITY_VERSION": "2025.07"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    stats = {
+        p["key"]: float(p["value"]) for n, p in parse(done.stdout) if n == "buildStatisticValue"
+    }
+    assert sorted(stats) == [
+        "bench.shell-tools.shell-tools/gzip-1mb.median.ms",
+        "bench.shell-tools.shell-tools/sort-10k.median.ms",
+    ]
+    assert all(v > 0 for v in stats.values())
+
+
+def test_the_new_result_tasks_have_help() -> None:
+    for name in ("regressions", "report", "compare"):
+        done = run_invoke("--help", name)
+        assert done.returncode == 0, done.stderr
+        assert "--teamcity" in done.stdout
+    assert "--input" in run_invoke("--help", "regressions").stdout

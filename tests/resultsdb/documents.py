@@ -72,6 +72,7 @@ def make_document(
     run_id: str = "run-1",
     job: dict[str, Any] | None = None,
     attempt: int = 1,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return build_document(
         run={
@@ -87,6 +88,7 @@ def make_document(
         job=job or make_job(),
         provenance={
             "host": "ip-10-0-0-1",
+            "instance_type": "m5d.xlarge",
             "cpu_model": "Intel Xeon Platinum 8175M",
             "cores": 8,
             "memory_mib": 32768,
@@ -95,6 +97,7 @@ def make_document(
             "image": "benchmarks-worker:openjdk_17",
             "artifacts": {"benchmarks": "ab" * 32},
             "dataset": {"uri": DATASET_URI, "sha256": DATASET_SHA},
+            **(provenance or {}),
         },
         benchmarks=list(benchmarks) if benchmarks is not None else make_benchmarks(6, 50),
         failures=list(failures),

@@ -13,7 +13,10 @@ from scheduler.compare import (
     mann_whitney_u,
     median,
 )
-from worker.resultsdb.base import MetricRow
+from scheduler.compare_runs import compare_runs
+from tests.resultsdb.documents import make_document, make_job
+from worker.errors import ConfigError
+from worker.resultsdb.base import MetricRow, ResultsStore
 
 
 def _row(name: str, samples: list[float], *, mode: str = "avgt", unit: str = "us/op") -> MetricRow:
@@ -95,3 +98,23 @@ def test_several_runs_on_a_side_are_pooled() -> None:
     base = [_row("b", _noise(100, 50, 1)), _row("b", _noise(100, 50, 2))]
     [c] = compare_metrics(base, [_row("b", _noise(100, 50, 3))])
     assert (c.base_samples, c.contender_samples) == (100, 50)
+
+
+def test_compare_names_provenance_fields_that_differ(store: ResultsStore) -> None:
+    store.write_document(make_document("tr-a"))
+    store.write_document(make_document("tr-b", job=make_job(jvm_args="-Xmx8g")))
+    store.write_document(
+        make_document(
+            "tr-c",
+            job=make_job(jvm_args="-Xmx8g"),
+            provenance={"jdk_version": "21.0.2", "instance_type": "c5.xlarge"},
+        )
+    )
+    like_for_like = compare_runs(store, "tr-b", "tr-b")
+    assert like_for_like.differences == [] and like_for_like.comparisons
+    found = compare_runs(store, "tr-a", "tr-c")
+    assert [d.field for d in found.differences] == ["instance_type", "jdk", "jvm_args"]
+    assert found.differences[1].describe() == ("jdk differs: base '17.0.15', contender '21.0.2'")
+    with pytest.raises(ConfigError, match="not comparable") as refused:
+        compare_runs(store, "tr-a", "tr-b", same_provenance=True)
+    assert "jvm_args differs: base '-Xmx4g', contender '-Xmx8g'" in str(refused.value)

@@ -8,7 +8,7 @@ import pytest
 
 from tests.resultsdb.documents import INJECTION_NAME, make_benchmarks, make_document, make_job
 from worker.results import BenchmarkFailure, BenchmarkResult
-from worker.resultsdb.base import JobRecord, ResultsFilter, ResultsStore
+from worker.resultsdb.base import JobRecord, Provenance, ResultsFilter, ResultsStore
 from worker.resultsdb.neo4j import Neo4jResultsStore
 from worker.resultsdb.sqlite import SqliteResultsStore
 
@@ -174,3 +174,30 @@ def test_both_stores_answer_alike(
         neo4j_store.write_document(doc)
     assert neo4j_store.runs(flt) == sqlite_store.runs(flt)
     assert neo4j_store.metrics(flt) == sqlite_store.metrics(flt)
+
+
+def test_provenance_of_test_runs(store: ResultsStore) -> None:
+    store.write_document(make_document("tr-1"))
+    store.write_document(
+        make_document("tr-2", provenance={"jdk_version": "21.0.2", "dataset": None})
+    )
+    found = store.provenance(["tr-1", "tr-2", "tr-missing"])
+    assert sorted(found) == ["tr-1", "tr-2"]
+    first = found["tr-1"]
+    assert first == Provenance(
+        test_run_id="tr-1",
+        tool="jmh",
+        instance_type="m5d.xlarge",
+        cpu_model="Intel Xeon Platinum 8175M",
+        cores=8,
+        memory_mib=32768,
+        jdk="17.0.15",
+        kernel="Linux 5.10",
+        jvm_args="-Xmx4g",
+        dataset_sha256="cd" * 32,
+        image="benchmarks-worker:openjdk_17",
+        commit="f3fb07ec92527f740e527e4d128c5c1faf12b8a9",
+        branch="5.26",
+        build="5531608",
+    )
+    assert (found["tr-2"].jdk, found["tr-2"].dataset_sha256) == ("21.0.2", "")

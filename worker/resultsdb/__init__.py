@@ -6,6 +6,13 @@ Both implement :class:`ResultsStore` and pass the same contract tests.
 
 from __future__ import annotations
 
-from worker.resultsdb.base import JobRecord, MetricRow, ResultsFilter, ResultsStore, RunRow
+from worker.resultsdb.base import (
+    JobRecord,
+    MetricRow,
+    Provenance,
+    ResultsFilter,
+    ResultsStore,
+    RunRow,
+)
 
-__all__ = ["JobRecord", "MetricRow", "ResultsFilter", "ResultsStore", "RunRow"]
+__all__ = ["JobRecord", "MetricRow", "Provenance", "ResultsFilter", "ResultsStore", "RunRow"]

@@ -61,6 +61,56 @@ class MetricRow:
 
 
 @dataclasses.dataclass(frozen=True)
+class Provenance:
+    """Where and with what one test run measured: what decides whether two runs compare."""
+
+    test_run_id: str
+    tool: str = ""
+    instance_type: str = ""
+    cpu_model: str = ""
+    cores: int = 0
+    memory_mib: int = 0
+    jdk: str = ""
+    kernel: str = ""
+    jvm_args: str = ""
+    dataset_sha256: str = ""
+    image: str = ""
+    commit: str = ""
+    branch: str = ""
+    build: str = ""
+
+    @property
+    def environment(self) -> str:
+        """The hardware a series is measured on: results of other hardware are another series."""
+        machine = self.instance_type or "unknown"
+        return f"{machine} ({self.cpu_model}, {self.cores} cores, {self.memory_mib} MiB)"
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> Provenance:
+        """The provenance a results document records."""
+        run: Mapping[str, Any] = document.get("run") or {}
+        job: Mapping[str, Any] = document.get("job") or {}
+        prov: Mapping[str, Any] = document.get("provenance") or {}
+        dataset: Mapping[str, Any] = prov.get("dataset") or {}
+        return cls(
+            test_run_id=str(run.get("test_run_id") or ""),
+            tool=str(job.get("tool") or ""),
+            instance_type=str(prov.get("instance_type") or ""),
+            cpu_model=str(prov.get("cpu_model") or ""),
+            cores=int(prov.get("cores") or 0),
+            memory_mib=int(prov.get("memory_mib") or 0),
+            jdk=str(prov.get("jdk_version") or ""),
+            kernel=str(prov.get("kernel") or ""),
+            jvm_args=str(job.get("jvm_args") or ""),
+            dataset_sha256=str(dataset.get("sha256") or ""),
+            image=str(prov.get("image") or ""),
+            commit=str(job.get("neo4j_commit") or ""),
+            branch=str(job.get("neo4j_branch") or ""),
+            build=str(job.get("teamcity_build") or ""),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class JobRecord:
     """The scheduler's record of one Batch job of a test run (the original's ``Job`` node).
 
@@ -94,6 +144,10 @@ class ResultsStore(abc.ABC):
     @abc.abstractmethod
     def metrics(self, flt: ResultsFilter) -> list[MetricRow]:
         """Per-benchmark metrics of matching runs, newest run first."""
+
+    @abc.abstractmethod
+    def provenance(self, test_run_ids: Sequence[str]) -> dict[str, Provenance]:
+        """The provenance of each of these test runs that the store holds, by test run id."""
 
     def write_jobs(self, records: Sequence[JobRecord]) -> None:
         """Merge the scheduler's job records, each linked to its test run (created as a stub

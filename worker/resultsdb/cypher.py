@@ -208,6 +208,20 @@ LIMIT $limit
 """
 )
 
+#: What each of $ids ran on and with (``Provenance``); missing links give nulls.
+READ_PROVENANCE = """
+MATCH (tr:TestRun) WHERE tr.id IN $ids AND tr.document_version IS NOT NULL
+OPTIONAL MATCH (tr)-[:WITH_PROJECT]->(p:Project)
+OPTIONAL MATCH (tr)-[:WITH_JAVA]->(j:Java)
+OPTIONAL MATCH (tr)-[:IN_ENVIRONMENT]->(e:Environment)-[:HAS_INSTANCE]->(i:Instance)
+OPTIONAL MATCH (tr)-[:WITH_DATASET]->(d:Dataset)
+RETURN tr.id AS test_run_id, tr.tool AS tool, i.instance_type AS instance_type,
+       i.kind AS cpu_model, i.available_cores AS cores, i.total_memory AS memory_mib,
+       j.version AS jdk, i.operating_system AS kernel, j.args AS jvm_args,
+       d.sha256 AS dataset_sha256, e.image AS image, p.commit AS commit, p.branch AS branch,
+       tr.build AS build
+"""
+
 # --------------------------------------------------------------------------- inspection
 
 SHOW_CONSTRAINTS = "SHOW CONSTRAINTS YIELD name, labelsOrTypes, properties, type RETURN *"

@@ -7,13 +7,14 @@ functions turn what those statements return back into the store's row types.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from worker.resultsdb.base import JobRecord, MetricRow, RunRow
+from worker.resultsdb.base import JobRecord, MetricRow, Provenance, RunRow
 
 #: Properties of a Metrics node that are not part of the benchmark's summary.
 METRICS_OWN_PROPERTIES = frozenset({"key", "unit", "sample_size", "samples"})
@@ -100,6 +101,7 @@ def build_run_params(document: Mapping[str, Any]) -> dict[str, Any]:
     instance = _with_key(
         {
             "host": provenance.get("host"),
+            "instance_type": provenance.get("instance_type"),
             "kind": provenance.get("cpu_model"),
             "operating_system": provenance.get("kernel"),
             "available_cores": provenance.get("cores"),
@@ -180,6 +182,21 @@ def _metric_row(test_run_id: str, tool: str, bench: Mapping[str, Any]) -> dict[s
 
 
 # --------------------------------------------------------------------------- reading back
+
+
+def provenance_from_record(record: Mapping[str, Any]) -> Provenance:
+    """A ``READ_PROVENANCE`` record; absent values become empty (or 0)."""
+    text = {
+        f.name: str(record.get(f.name) or "")
+        for f in dataclasses.fields(Provenance)
+        if f.name not in ("cores", "memory_mib")
+    }
+    return dataclasses.replace(
+        Provenance(test_run_id=text.pop("test_run_id")),
+        cores=int(record.get("cores") or 0),
+        memory_mib=int(record.get("memory_mib") or 0),
+        **text,
+    )
 
 
 def run_from_record(record: Mapping[str, Any]) -> RunRow:

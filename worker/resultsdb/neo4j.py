@@ -30,12 +30,20 @@ from worker.contract import Env
 from worker.credentials import StoreCredentials
 from worker.errors import BenchInfraError, ConfigError, TransientError
 from worker.resultsdb import cypher
-from worker.resultsdb.base import JobRecord, MetricRow, ResultsFilter, ResultsStore, RunRow
+from worker.resultsdb.base import (
+    JobRecord,
+    MetricRow,
+    Provenance,
+    ResultsFilter,
+    ResultsStore,
+    RunRow,
+)
 from worker.resultsdb.graph import (
     build_job_rows,
     build_run_params,
     job_from_record,
     metric_from_record,
+    provenance_from_record,
     run_from_record,
 )
 
@@ -245,6 +253,15 @@ class Neo4jResultsStore(ResultsStore):
             lambda: self._query(cypher.READ_METRICS, self._filter_params(flt), write=False),
         )
         return [metric_from_record(r.data()) for r in records]
+
+    def provenance(self, test_run_ids: Sequence[str]) -> dict[str, Provenance]:
+        ids = list(dict.fromkeys(test_run_ids))
+        records = self._call(
+            "read provenance",
+            lambda: self._query(cypher.READ_PROVENANCE, {"ids": ids}, write=False),
+        )
+        found = [provenance_from_record(r.data()) for r in records]
+        return {p.test_run_id: p for p in found}
 
     def jobs(self, test_run_id: str | None = None, limit: int = 1000) -> list[JobRecord]:
         records = self._call(

@@ -8,7 +8,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from worker.resultsdb.base import JobRecord, MetricRow, ResultsFilter, ResultsStore, RunRow
+from worker.resultsdb.base import (
+    JobRecord,
+    MetricRow,
+    Provenance,
+    ResultsFilter,
+    ResultsStore,
+    RunRow,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS test_run (
@@ -209,6 +216,20 @@ class SqliteResultsStore(ResultsStore):
             )
             for r in rows
         ]
+
+    def provenance(self, test_run_ids: Sequence[str]) -> dict[str, Provenance]:
+        wanted = list(dict.fromkeys(test_run_ids))
+        out: dict[str, Provenance] = {}
+        for start in range(0, len(wanted), 500):  # under SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT document FROM test_run WHERE test_run_id IN ({marks})", chunk
+            ).fetchall()
+            for (document,) in rows:
+                prov = Provenance.from_document(json.loads(document))
+                out[prov.test_run_id] = prov
+        return out
 
     def write_jobs(self, records: Sequence[JobRecord]) -> None:
         rows = [
