@@ -186,3 +186,12 @@ def format_csv(report: CostReport) -> str:
 
 def format_json(report: CostReport) -> str:
     return json.dumps(report.as_dict(), indent=2)
+
+
+def parse_group_by(value: str) -> GroupBy:
+    """``--group-by``: ConfigError naming the allowed values."""
+    try:
+        return GroupBy(value)
+    except ValueError:
+        allowed = ", ".join(g.value for g in GroupBy)
+        raise ConfigError(f"--group-by {value!r}: use one of {allowed}") from None

@@ -27,4 +27,4 @@ class JobsFailedError(BenchInfraError):
 class WatchTimeoutError(BenchInfraError):
     """The run did not finish within the watch deadline (its jobs keep running)."""
 
-    exit_code = ExitCode.TOOLING_FAILURE
+    exit_code = ExitCode.TIMED_OUT

@@ -332,3 +332,49 @@ def parse_build_args(items: Iterable[str]) -> dict[str, str]:
             raise ConfigError(f"--build-arg {item!r} is not NAME=VALUE")
         args[name] = value
     return args
+
+
+def build_worker_image(
+    make_client: Callable[[], Any],
+    repo: Path,
+    *,
+    jdk: str | None,
+    tag_suffix: str | None,
+    repository: str | None,
+    env: str | None,
+    build_args: Iterable[str],
+    push: bool,
+    on_line: OnLine,
+) -> str:
+    """``invoke build-worker``: check the options, build the wheels and the image, push it
+    when asked. Returns ``<reference>`` or, pushed, ``<reference> <digest>``. The Docker
+    client is made only after the options are checked (bad input never needs an engine)."""
+    tag = image_tag(jdk or DEFAULT_JDK, tag_suffix)
+    args = parse_build_args(build_args)
+    repository, auth = push_target(repository, env=env, push=push)
+    reference = f"{repository}:{tag}"
+    client = make_client()
+    on_line("building wheels for the image")
+    build_wheels(repo, on_line=on_line)
+    build_image(client, repo, reference, buildargs=args, on_line=on_line)
+    if not push:
+        return reference
+    result = push_image(client, reference, auth=auth, on_line=on_line)
+    return f"{result.reference} {result.digest}"
+
+
+def build_ci_image(
+    make_client: Callable[[], Any], repo: Path, *, tag: str | None, push: bool, on_line: OnLine
+) -> str:
+    """``invoke build-ci-image``: the image CI runs the tasks in (``Dockerfile.build``)."""
+    reference = tag or f"{BUILD_IMAGE}:latest"
+    repository, _ = split_reference(reference)
+    _, auth = push_target(repository, env=None, push=push)
+    client = make_client()
+    on_line("building wheels for the image")
+    build_wheels(repo, on_line=on_line, extras=("ops",), dest=repo / BUILD_WHEELS_DIR)
+    build_image(client, repo, reference, on_line=on_line, dockerfile=BUILD_DOCKERFILE)
+    if not push:
+        return reference
+    result = push_image(client, reference, auth=auth, on_line=on_line)
+    return f"{result.reference} {result.digest}"

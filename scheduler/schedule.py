@@ -59,3 +59,62 @@ def schedule_run(
     )
     run = submit_run(plan, store, batch, settings)
     return run, plan.upload.uploaded, plan.upload.bytes_sent
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchPlacement:
+    """Where a run goes on Batch, as the options name it (resolved by :func:`schedule`)."""
+
+    stack: str
+    job_queue: str | None = None
+    job_definition: str | None = None
+    capabilities: str | None = None
+    storage: str | None = None
+    env: str = ""
+    timeout_seconds: int | None = None
+    attempts: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduledRun:
+    run: SubmittedRun
+    storage: str
+    uploaded: int
+    bytes_sent: int
+
+
+def schedule(
+    request: ScheduleRequest,
+    placement: BatchPlacement,
+    *,
+    batch: BatchClient | None = None,
+    progress: ProgressCallback | None = None,
+) -> ScheduledRun:
+    """``invoke schedule``: validate the job before touching AWS, resolve the queue and job
+    definition (stack outputs or capabilities) and the storage (option, else the stack's
+    bucket), upload the artifacts once and submit one job per workload and partition."""
+    from scheduler.stackinfo import storage_base
+    from scheduler.submit import resolve_target
+    from worker.storage import open_store
+
+    load_jobs(request)
+    batch = batch or BatchClient()
+    target = resolve_target(
+        stack=placement.stack,
+        job_queue=placement.job_queue,
+        job_definition=placement.job_definition,
+        capability_text=placement.capabilities,
+        batch=batch,
+    )
+    store = open_store(storage_base(placement.storage, placement.stack))
+    run, uploaded, sent = schedule_run(
+        request,
+        store,
+        target,
+        batch,
+        env=placement.env,
+        timeout_seconds=placement.timeout_seconds,
+        attempts=placement.attempts,
+        progress=progress,
+    )
+    return ScheduledRun(run, store.base_uri, uploaded, sent)

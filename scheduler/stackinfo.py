@@ -61,3 +61,10 @@ def physical_ids(stack: str, resource_type: str, cfn: Any | None = None) -> list
             raise NotFoundError(f"stack {stack} does not exist") from None
         raise
     return ids
+
+
+def storage_base(storage: str | None, stack: str) -> str:
+    """The storage base URI: the one given, else the stack's ``ArtifactBucket``."""
+    if storage:
+        return storage
+    return f"s3://{output(read_outputs(stack), 'ArtifactBucket', stack)}"

@@ -214,3 +214,35 @@ def job_records(manifest: Mapping[str, Any], jobs: Mapping[str, JobDescription])
         for job in jobs.values()
         if job.job_id in test_run_of
     ]
+
+
+def watch_run(
+    batch: BatchClient,
+    store: Store,
+    run_id: str,
+    *,
+    on_update: Callable[[Update], None],
+    write_jobs: Callable[[Sequence[JobRecord]], None],
+    interval: float = DEFAULT_INTERVAL,
+    timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> RunOutcome:
+    """``invoke watch``: follow a run's jobs (from its manifest) until they end, handing each
+    update to ``on_update``. Whatever happens (the end, a timeout, Ctrl-C), the jobs seen so
+    far are kept, as the original did: ``runs/<run>/jobs.json`` and one ``Job`` record each
+    (``write_jobs``)."""
+    manifest = read_manifest(store, run_id)
+    jobs = run_jobs(store, run_id, manifest)
+    states: dict[str, JobDescription] = {}
+    try:
+        for update in iter_updates(
+            batch, list(jobs), interval=interval, timeout=timeout, sleep=sleep, clock=clock
+        ):
+            states = dict(update.jobs)
+            on_update(update)
+    finally:
+        if states:
+            record_jobs(store, run_id, states)
+            write_jobs(job_records(manifest, states))
+    return outcome(states)

@@ -28,6 +28,10 @@ class ExitCode(enum.IntEnum):
     BAD_CONFIG = 2
     #: The benchmark (or a benchmark job of a run) failed.
     BENCHMARK_FAILED = 3
+    #: ``watch --timeout`` ran out before the run ended (its jobs keep running); like timeout(1).
+    TIMED_OUT = 124
+    #: Interrupted (Ctrl-C, SIGINT): 128 + 2, as shells report it.
+    INTERRUPTED = 130
     #: A transient infrastructure failure (network, storage, store outage): worth a retry.
     TRANSIENT = 75
 

@@ -47,3 +47,70 @@ class BenchmarkFailedError(BenchInfraError):
     """The benchmark tool failed."""
 
     exit_code = ExitCode.BENCHMARK_FAILED
+
+
+#: What to do when no AWS credentials are found (said by every entry point).
+NO_CREDENTIALS_HELP = (
+    "no AWS credentials found: configure them (aws configure, AWS_PROFILE, or "
+    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or run against the local sandbox: "
+    'eval "$(invoke sandbox-up)"'
+)
+
+#: AWS error codes a retry can fix (throttling, service-side trouble).
+_RETRYABLE_AWS_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalError",
+        "InternalFailure",
+        "ServerException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+
+
+def _aws_status(exc: BaseException) -> tuple[int, str] | None:
+    """botocore's errors by class (imported only when one is at hand)."""
+    if not type(exc).__module__.startswith("botocore"):
+        return None
+    from botocore import exceptions as bx
+
+    if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
+        return ExitCode.BAD_CONFIG, NO_CREDENTIALS_HELP
+    if isinstance(exc, bx.NoRegionError):
+        return ExitCode.BAD_CONFIG, "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)"
+    if isinstance(exc, bx.ProfileNotFound):
+        return ExitCode.BAD_CONFIG, f"{exc}: check AWS_PROFILE and ~/.aws/config"
+    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectionError, bx.ReadTimeoutError)):
+        return ExitCode.TRANSIENT, f"AWS unreachable, worth a retry: {exc}"
+    if isinstance(exc, bx.ClientError):
+        error = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if error.get("Code") in _RETRYABLE_AWS_CODES or status >= 500:
+            return ExitCode.TRANSIENT, f"AWS failed after retries, worth a retry: {exc}"
+        return ExitCode.BAD_CONFIG, str(exc)
+    if isinstance(exc, bx.ParamValidationError):
+        return ExitCode.BAD_CONFIG, str(exc)
+    return None
+
+
+def exit_status(exc: BaseException) -> tuple[int, str] | None:
+    """The one mapping of errors to exit codes (README table): ``(code, message)``, or
+    ``None`` for an error nobody classified (a bug of ours: exit 1 with its traceback).
+
+    The project's errors carry their code; Ctrl-C is 130; AWS errors are read by class:
+    missing credentials or region and refused requests are configuration (2), throttling,
+    5xx and unreachable endpoints are worth a retry (75).
+    """
+    if isinstance(exc, BenchInfraError):
+        return int(exc.exit_code), str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED, "interrupted"
+    return _aws_status(exc)

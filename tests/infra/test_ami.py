@@ -15,7 +15,7 @@ import pytest
 from invoke.context import MockContext
 from invoke.exceptions import Exit
 
-import tasks
+from scheduler.tasks import infrastructure as tasks
 from scheduler import ami
 from tests.services.moto import MotoServer
 from worker import aws

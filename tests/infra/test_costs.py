@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from invoke.context import MockContext
 from invoke.exceptions import Exit
 
-import tasks
+from scheduler.tasks import infrastructure as tasks
 from scheduler import costs
 from scheduler.costs import GroupBy
 from tests.services.moto import MotoServer

@@ -10,7 +10,7 @@ import pytest
 from invoke.context import MockContext
 from invoke.exceptions import Exit
 
-import tasks
+from scheduler.tasks import infrastructure as tasks
 from scheduler import stack
 from tests.infra.conftest import Network
 
