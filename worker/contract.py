@@ -16,6 +16,9 @@ JOB_PARAMETERS_FILE = "job-parameters.json"
 RESULTS_FILE = "results.json"
 WORKER_LOG_FILE = "worker.log"
 TOOL_LOG_FILE = "tool.log"
+#: Written next to ``results.json`` (and logged as this word) when the results store was
+#: down after the document was safe in the object store: ``invoke results-sync`` replays it.
+RESULTS_STORE_PENDING = "RESULTS_STORE_PENDING"
 
 
 class ExitCode(enum.IntEnum):

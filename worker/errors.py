@@ -35,18 +35,16 @@ class NotFoundError(BenchInfraError):
     exit_code = ExitCode.BAD_CONFIG
 
 
-class IntegrityError(TransientError):
-    """Downloaded bytes do not match their recorded checksum."""
+class IntegrityError(BenchInfraError):
+    """Downloaded bytes do not match their recorded checksum. Fetchers download once more
+    (the transfer may have been garbled); when the second copy differs too, the stored object
+    itself is wrong and no retry of the job can fix it: upload it again."""
+
+    exit_code = ExitCode.BAD_CONFIG
 
 
 class UnsafeArchiveError(ConfigError):
     """An archive holds a member that would land outside its target."""
-
-
-class BenchmarkFailedError(BenchInfraError):
-    """The benchmark tool failed."""
-
-    exit_code = ExitCode.BENCHMARK_FAILED
 
 
 #: What to do when no AWS credentials are found (said by every entry point).
