@@ -17,12 +17,16 @@ from typing import Any
 
 from scheduler.errors import BatchError
 from worker import aws
+from worker.errors import ConfigError, TransientError
 
 log = logging.getLogger(__name__)
 
 #: DescribeJobs takes at most this many ids per call.
 DESCRIBE_CHUNK = 100
 DEFAULT_LOG_GROUP = "/aws/batch/job"
+#: A request Batch refuses: an unknown queue, job definition or job id, a bad parameter, no
+#: permission. Retrying does not help; the options (or the account's policy) must change.
+_REFUSED_CODES = frozenset({"ClientException", "AccessDeniedException", "ValidationException"})
 _RETRY_CODES = frozenset(
     {
         "ThrottlingException",
@@ -173,9 +177,16 @@ class BatchClient:
                     log.warning("batch %s: %s, retry %d in %.1fs", operation, code, attempt, delay)
                     self._sleep(delay)
                     continue
-                raise BatchError(
+                message = (
                     f"AWS Batch {operation} failed: {code or status}: {error.get('Message', exc)}"
-                ) from None
+                )
+                if retryable:
+                    raise TransientError(f"{message} (after {attempt} attempts)") from None
+                if code in _REFUSED_CODES or 400 <= status < 500:
+                    raise ConfigError(
+                        f"{message}; check the queue, job definition and job ids"
+                    ) from None
+                raise BatchError(message) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ------------------------------------------------------------------ jobs

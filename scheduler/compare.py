@@ -246,6 +246,10 @@ def compare_stored(
     CI builds, compared per benchmark."""
     if by not in ("test-run", "build"):
         raise ConfigError(f"--by {by!r}: use test-run or build")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha (--alpha): {alpha} is not between 0 and 1")
+    if not 0 <= min_effect < 10:
+        raise ConfigError(f"min_effect (--min-effect): {min_effect} is not between 0 and 10")
     rows = []
     for name in (base, contender):
         if by == "build":

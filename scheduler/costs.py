@@ -83,10 +83,16 @@ def build_filter(env: str | None) -> dict[str, Any]:
     return {"And": [owner, {"Tags": {"Key": "env", "Values": [env], "MatchOptions": ["EQUALS"]}}]}
 
 
+#: Cost Explorer's history: 13 months and the current one, at most (38 with an opt-in).
+MAX_DAYS = 1200
+
+
 def build_request(*, env: str | None, days: int, group_by: GroupBy, today: date) -> dict[str, Any]:
     """The GetCostAndUsage request for the ``days`` days before ``today``."""
     if days < 1:
         raise ConfigError(f"--days must be at least 1, not {days}")
+    if days > MAX_DAYS:
+        raise ConfigError(f"--days {days}: Cost Explorer keeps at most {MAX_DAYS} days")
     return {
         "TimePeriod": {
             "Start": (today - timedelta(days=days)).isoformat(),

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scheduler.jobcheck import load_checked_job
 from scheduler.plan import RunPlan, prepare_run
 from worker.job import Job
-from worker.jobfile import load_job
 from worker.params import ResultsStoreRef
 from worker.pipeline import JobReport, WorkerOptions, run_job
 from worker.resultsdb import ResultsFilter, RunRow
@@ -78,10 +78,10 @@ def run_job_file(
 ) -> LocalRunResult:
     """``run-worker``: validate the job (file and/or options), run it here, and read back what
     the results store holds for it (the embedded store unless one is configured)."""
-    job = load_job(job_file, overrides)
+    job, job_dir = load_checked_job(job_file, overrides, runs_here=True)
     run = run_locally(
         [job],
-        job_dir=job_file.parent if job_file else Path.cwd(),
+        job_dir=job_dir,
         workspace=workspace,
         results_store=results_store,
         progress=progress,

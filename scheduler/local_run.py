@@ -88,7 +88,7 @@ def run_local(client: Any, spec: LocalRun, on_line: Callable[[str], None]) -> in
 
 
 def run_in_image(
-    client: Any,
+    make_client: Callable[[], Any],
     image: str,
     *,
     job_parameters: str | None,
@@ -121,4 +121,4 @@ def run_in_image(
         results_uri = plan.jobs[0].results_uri
     spec = build_local_run(image, job_parameters, environ, workspace=workspace)
     on_line(f"running {image} as job {spec.name}: run --job-parameters {job_parameters}")
-    return results_uri, run_local(client, spec, on_line)
+    return results_uri, run_local(make_client(), spec, on_line)

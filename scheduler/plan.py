@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.artifacts import UploadStats, check_artifacts, upload_all
+from scheduler.jobcheck import local_inputs
 from worker.contract import JOB_PARAMETERS_FILE
 from worker.errors import ConfigError, NotFoundError
 from worker.job import Job
@@ -106,14 +107,14 @@ def prepare_run(
     """Validate every job's artifacts, upload them once, and write the job parameters."""
     if not jobs:
         raise ConfigError("no jobs to schedule")
-    problems = [p for job in jobs for p in check_artifacts(_local_inputs(job), job_dir)]
+    problems = [p for job in jobs for p in check_artifacts(local_inputs(job), job_dir)]
     if problems:
         raise ConfigError(sorted(set(problems)))
     run_id = run_id or new_run_id()
     stats = UploadStats()
     planned = []
     for index, job in enumerate(jobs):
-        refs = upload_all(store, _local_inputs(job), job_dir, stats, progress)
+        refs = upload_all(store, local_inputs(job), job_dir, stats, progress)
         dataset = refs.pop("dataset", None)
         test_run_id = str(uuid.uuid4())
         params = JobParameters(
@@ -140,13 +141,6 @@ def prepare_run(
     plan = RunPlan(run_id, dt.datetime.now(dt.UTC).isoformat(), tuple(planned), stats)
     write_manifest(store, plan)
     return plan
-
-
-def _local_inputs(job: Job) -> dict[str, str]:
-    inputs = dict(job.artifacts)
-    if job.dataset:
-        inputs["dataset"] = job.dataset
-    return inputs
 
 
 def write_manifest(store: Store, plan: RunPlan, extra: Mapping[str, Any] | None = None) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.batch import BatchClient
+from scheduler.jobcheck import load_checked_job
 from scheduler.plan import expand_jobs, prepare_run
 from scheduler.submit import SubmitSettings, SubmittedRun, Target, submit_run
 from worker.job import Job
-from worker.jobfile import load_job
 from worker.params import ResultsStoreRef
 from worker.storage import ProgressCallback, Store
 
@@ -30,8 +30,7 @@ class ScheduleRequest:
 
 def load_jobs(request: ScheduleRequest) -> tuple[list[Job], Path]:
     """Parse and expand the jobs (raises ConfigError listing every problem)."""
-    job = load_job(request.job_file, request.options)
-    job_dir = request.job_file.parent if request.job_file else Path.cwd()
+    job, job_dir = load_checked_job(request.job_file, request.options, runs_here=False)
     return expand_jobs(job, workloads=request.workloads, partitions=request.partitions), job_dir
 
 

@@ -25,6 +25,10 @@ from scheduler.tasks.common import (
 )
 from worker.contract import ExitCode
 
+#: schedule's defaults, as in scheduler.submit (not imported here: invoke --list stays light).
+DEFAULT_TIMEOUT_MINUTES = 360
+DEFAULT_ATTEMPTS = 3
+
 _STORAGE_HELP = {
     "storage": "storage base URI holding runs/<run id>/manifest.json",
     "env": "environment (its stack's bucket is the default storage)",
@@ -58,15 +62,15 @@ def schedule(
     c: Context,
     job_file: str | None = None,
     workloads: list[str] | None = None,
-    partitions: int | None = None,
+    partitions: int = 1,
     job_queue: str | None = None,
     job_definition: str | None = None,
     capabilities: str | None = None,
     batch_stack: str | None = None,
     env: str | None = None,
     storage: str | None = None,
-    timeout_minutes: int | None = None,
-    attempts: int | None = None,
+    timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES,
+    attempts: int = DEFAULT_ATTEMPTS,
     artifact: list[str] | None = None,
     wait: bool = False,
     json: bool = False,
@@ -84,7 +88,7 @@ def schedule(
             Path(job_file) if job_file else None,
             job_options(job_fields, artifact),
             tuple(workloads or ()),
-            int(partitions or 1),
+            partitions,
         )
         env = env or setting(c, "env") or ""
         placement = BatchPlacement(
@@ -94,8 +98,8 @@ def schedule(
             capabilities=capabilities,
             storage=setting(c, "storage", storage),
             env=env,
-            timeout_seconds=int(timeout_minutes) * 60 if timeout_minutes else None,
-            attempts=int(attempts) if attempts else None,
+            timeout_seconds=timeout_minutes * 60,
+            attempts=attempts,
         )
         progress = TransferProgress(sys.stderr, "uploading artifacts")
         scheduled = schedule(request, placement, progress=progress)
@@ -121,7 +125,8 @@ def schedule(
     help={
         "run-id": "the run id printed by schedule",
         **_STORAGE_HELP,
-        "timeout": "give up after this many seconds (exit 124; the jobs keep running)",
+        "timeout": "give up after this many seconds (exit 124; the jobs keep running; "
+        "default 0: wait until the run ends)",
         "interval": "seconds between polls (default 10)",
         "json": "print the final job states as JSON on stdout",
         **STORE_HELP,
@@ -135,8 +140,8 @@ def watch(
     storage: str | None = None,
     env: str | None = None,
     batch_stack: str | None = None,
-    timeout: float | None = None,
-    interval: float | None = None,
+    timeout: float = 0.0,
+    interval: float = 10.0,
     json: bool = False,
     **store_options: Any,
 ) -> None:
@@ -170,8 +175,8 @@ def watch(
                 run_id,
                 on_update=show,
                 write_jobs=write_jobs,
-                interval=float(interval or watching.DEFAULT_INTERVAL),
-                timeout=float(timeout) if timeout else None,
+                interval=interval,
+                timeout=timeout or None,
             )
         except KeyboardInterrupt:
             raise Exit(

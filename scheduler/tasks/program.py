@@ -107,6 +107,27 @@ def _bad_input(program: Program, exc: ParseError) -> Exit:
     )
 
 
+_LITERAL_RE = re.compile(r": '(.*)'$")
+
+
+def _bad_number(program: Program, exc: ValueError) -> Exit:
+    """Invoke casts typed options itself and lets ``ValueError`` out: name the option."""
+    tokens = list(program.core.unparsed)
+    match = _LITERAL_RE.search(str(exc))
+    value = match.group(1) if match else None
+    flag = next(
+        (tokens[i - 1] for i in range(1, len(tokens)) if tokens[i] == value),
+        None,
+    )
+    tasks = (
+        [t for t in tokens[: tokens.index(flag)] if t in program.parser.contexts] if flag else []
+    )
+    task = tasks[-1] if tasks else None
+    what = f"{flag} {value!r}" if flag else str(exc)
+    line = usage(BINARY, task, _positional_of(program).get(task or "", ()))
+    return Exit(f"error: {what}: not a number\n{line}", ExitCode.BAD_CONFIG)
+
+
 def _wrap(step: Callable[[Program], None], *, rewrite: bool) -> Callable[[Program], None]:
     def wrapped(self: Program) -> None:
         if rewrite:
@@ -119,6 +140,8 @@ def _wrap(step: Callable[[Program], None], *, rewrite: bool) -> Callable[[Progra
             step(self)
         except ParseError as exc:
             raise _bad_input(self, exc) from None
+        except ValueError as exc:
+            raise _bad_number(self, exc) from None
         except BrokenPipeError:  # help piped into `head`
             quiet_stdout()
             raise Exit(code=ExitCode.OK) from None

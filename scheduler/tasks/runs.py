@@ -99,7 +99,7 @@ def _run_in_image(
 
     with errors():
         results_uri, code = run_in_image(
-            docker_client(),
+            docker_client,
             image,
             job_parameters=job_parameters,
             job_file=Path(job_file) if job_file else None,
@@ -119,6 +119,7 @@ def _run_in_image(
     help={
         "job_file": "job file (.toml or .yaml); optional: options alone describe a job too",
         "artifact": "artifact NAME=PATH, overriding the job file (repeatable)",
+        "batch": "check for Batch: the JVM is the image's, not looked up on this machine",
         **JOB_HELP,
     },
     iterable=["artifact"],
@@ -126,14 +127,22 @@ def _run_in_image(
 )
 @with_job_options
 def check_job(
-    c: Context, job_file: str | None = None, artifact: list[str] | None = None, **job_fields: Any
+    c: Context,
+    job_file: str | None = None,
+    artifact: list[str] | None = None,
+    batch: bool = False,
+    **job_fields: Any,
 ) -> None:
     """Validate a job file and/or options; print the job as JSON."""
+    from scheduler.jobcheck import load_checked_job
     from scheduler.render import to_json
-    from worker.jobfile import load_job
 
     with errors():
-        job = load_job(Path(job_file) if job_file else None, job_options(job_fields, artifact))
+        job, _ = load_checked_job(
+            Path(job_file) if job_file else None,
+            job_options(job_fields, artifact),
+            runs_here=not batch,
+        )
         print(to_json(job.to_dict()))
 
 

@@ -14,6 +14,8 @@ from scheduler.batch import BatchClient, JobStatus
 from scheduler.errors import BatchError
 from scheduler.logs import LogStreamMissingError, iter_job_log
 from scheduler.watch import iter_updates
+from worker.contract import ExitCode
+from worker.errors import ConfigError, TransientError
 
 
 @pytest.fixture
@@ -53,19 +55,28 @@ def test_retries_give_up_with_a_clear_error(raw: tuple[Any, Stubber]) -> None:
     client, stub = raw
     for _ in range(3):
         stub.add_client_error("submit_job", "ThrottlingException", http_status_code=400)
-    with pytest.raises(BatchError, match="submit_job failed: ThrottlingException"):
+    with pytest.raises(TransientError, match="submit_job failed: ThrottlingException") as err:
         BatchClient(client, sleep=lambda _: None, max_attempts=3).submit_job(
             {"jobName": "n", "jobQueue": "q", "jobDefinition": "d"}
         )
+    assert err.value.exit_code == ExitCode.TRANSIENT  # worth a retry: exit 75
 
 
 def test_client_errors_are_not_retried(raw: tuple[Any, Stubber]) -> None:
     client, stub = raw
     stub.add_client_error("terminate_job", "ClientException", "no such job", 400)
     sleeps: list[float] = []
-    with pytest.raises(BatchError, match="no such job"):
+    with pytest.raises(ConfigError, match="no such job") as err:
         BatchClient(client, sleep=sleeps.append).terminate_job("x", "because")
     assert sleeps == []
+    assert err.value.exit_code == ExitCode.BAD_CONFIG  # an unknown id is the user's to fix
+
+
+def test_other_errors_stay_batch_errors(raw: tuple[Any, Stubber]) -> None:
+    client, stub = raw
+    stub.add_client_error("terminate_job", "SomethingNew", "odd", 300)
+    with pytest.raises(BatchError, match="odd"):
+        BatchClient(client, sleep=lambda _: None).terminate_job("x", "because")
 
 
 def test_describe_jobs_asks_in_chunks_of_100(raw: tuple[Any, Stubber]) -> None:

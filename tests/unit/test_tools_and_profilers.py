@@ -69,6 +69,7 @@ def test_macro_command_line_is_the_originals(tmp_path: Path) -> None:
         "--teamcity-build": "5531608",
         "--parent-teamcity-build": "5519409",
         "--triggered-by": "new_infra",
+        "--db-name": "accesscontrol",
         "--db-dir": str(tmp_path / "db"),
         "--neo4j-config": str(tmp_path / "neo4j.conf"),
         "--work-dir": str(tmp_path / "work"),
