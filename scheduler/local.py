@@ -14,6 +14,7 @@ from typing import Any
 
 from scheduler.jobcheck import load_checked_job
 from scheduler.plan import RunPlan, prepare_run
+from worker.errors import ConfigError
 from worker.job import Job
 from worker.params import ResultsStoreRef
 from worker.pipeline import JobReport, WorkerOptions, run_job
@@ -79,6 +80,8 @@ def run_job_file(
     """``run-worker``: validate the job (file and/or options), run it here, and read back what
     the results store holds for it (the embedded store unless one is configured)."""
     job, job_dir = load_checked_job(job_file, overrides, runs_here=True)
+    if workspace.exists() and not workspace.is_dir():
+        raise ConfigError(f"workspace (--workspace): {workspace} is not a directory")
     run = run_locally(
         [job],
         job_dir=job_dir,

@@ -24,7 +24,7 @@ from scheduler.artifacts import UploadStats, check_artifacts, upload_all
 from scheduler.jobcheck import local_inputs
 from worker.contract import JOB_PARAMETERS_FILE
 from worker.errors import ConfigError, NotFoundError
-from worker.job import Job
+from worker.job import FIELDS_BY_NAME, Job
 from worker.params import JobParameters, ResultsStoreRef
 from worker.storage import ProgressCallback, Store
 
@@ -84,6 +84,14 @@ def expand_jobs(job: Job, *, workloads: Sequence[str] = (), partitions: int = 1)
             f"partitions: {partitions} partitions need at least that many queries; "
             f"the job lists {len(job.queries)} (--queries)"
         )
+    problems = []
+    for workload in workloads:
+        try:
+            FIELDS_BY_NAME["workload"].convert(workload)
+        except ValueError as exc:
+            problems.append(f"workloads (--workloads): {exc}")
+    if problems:
+        raise ConfigError(problems)
     out = []
     for workload in workloads or [job.workload]:
         base = dataclasses.replace(job, workload=workload)
