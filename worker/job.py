@@ -247,7 +247,7 @@ _DB_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
 
 def _db_name(raw: Any) -> str:
     text = _text(raw)
-    if not _DB_NAME_RE.match(text):
+    if text and not _DB_NAME_RE.match(text):
         raise ValueError(
             f"{text!r} is not a database name: 1-63 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
@@ -510,6 +510,8 @@ def _check_consistency(values: Mapping[str, Any]) -> list[str]:
         for name in REQUIRED_ARTIFACTS[tool]:
             if name not in artifacts:
                 problems.append(f"artifacts.{name}: required by the {tool.value} tool")
+    if tool == Tool.MACRO and "db_name" in values and not values["db_name"]:
+        problems.append("db_name (--db-name): required by the macro tool; dataset (database) name")
     if tool == Tool.COMMAND and not values.get("commands"):
         problems.append("commands: the command tool needs at least one 'name = command line'")
     if tool != Tool.COMMAND and values.get("commands"):
