@@ -226,6 +226,18 @@ class BatchClient:
             out.extend(resp["computeEnvironments"])
         return out
 
+    def describe_job_definition(self, reference: str) -> dict[str, Any] | None:
+        """One job definition by ARN, ``name:revision`` or bare name (its latest active
+        revision: DescribeJobDefinitions' list takes only ARNs and ``name:revision``)."""
+        if ":" in reference:
+            found = self.describe_job_definitions([reference])
+        else:
+            resp = self._call(
+                "describe_job_definitions", jobDefinitionName=reference, status="ACTIVE"
+            )
+            found = resp["jobDefinitions"]
+        return max(found, key=lambda d: int(d.get("revision", 0)), default=None)
+
     def describe_job_definitions(self, names: Sequence[str]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for chunk in chunks(list(names)):
@@ -234,3 +246,11 @@ class BatchClient:
             )
             out.extend(resp["jobDefinitions"])
         return out
+
+
+def definition_log_group(definition: Mapping[str, Any]) -> str:
+    """The log group a job definition's containers log to (its ``awslogs-group``; Batch's
+    default group when it sets none)."""
+    container = definition.get("containerProperties") or {}
+    options = (container.get("logConfiguration") or {}).get("options") or {}
+    return str(options.get("awslogs-group") or DEFAULT_LOG_GROUP)

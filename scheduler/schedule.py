@@ -8,10 +8,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scheduler.batch import BatchClient
+from scheduler.batch import BatchClient, definition_log_group
 from scheduler.jobcheck import load_checked_job
 from scheduler.plan import expand_jobs, prepare_run
-from scheduler.submit import SubmitSettings, SubmittedRun, Target, submit_run
+from scheduler.submit import (
+    SubmitSettings,
+    SubmittedRun,
+    Target,
+    check_submit_options,
+    submit_run,
+)
+from worker.errors import NotFoundError
 from worker.job import Job
 from worker.params import ResultsStoreRef
 from worker.storage import ProgressCallback, Store
@@ -97,6 +104,7 @@ def schedule(
     from worker.storage import open_store
 
     load_jobs(request)
+    check_submit_options(placement.timeout_seconds, placement.attempts)
     batch = batch or BatchClient()
     target = resolve_target(
         stack=placement.stack,
@@ -106,6 +114,11 @@ def schedule(
         batch=batch,
     )
     store = open_store(storage_base(placement.storage, placement.stack))
+    definition = batch.describe_job_definition(target.job_definition)
+    if definition is None:
+        raise NotFoundError(
+            f"job definition {target.job_definition!r}: Batch has no active revision of it"
+        )
     run, uploaded, sent = schedule_run(
         request,
         store,
@@ -116,4 +129,6 @@ def schedule(
         attempts=placement.attempts,
         progress=progress,
     )
+    # the group the jobs really log to (a stack sets its own), not Batch's default
+    run = dataclasses.replace(run, log_group=definition_log_group(definition))
     return ScheduledRun(run, store.base_uri, uploaded, sent)

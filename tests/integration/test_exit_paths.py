@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 
+from scheduler.batch import BatchClient, definition_log_group
 from scheduler.compare import resolve_test_run_id
 from scheduler.local import run_locally
 from tests.jobs import command_job
 from tests.resultsdb.conftest import FAST_RETRIES
 from tests.resultsdb.documents import make_document
+from tests.services.moto import MotoServer
 from tests.services.ports import free_port
+from worker import aws as aws_clients
 from worker.contract import RESULTS_FILE, RESULTS_STORE_PENDING, Env, ExitCode
 from worker.errors import ConfigError, IntegrityError, NotFoundError
 from worker.fetch import fetch_verified
@@ -92,3 +95,50 @@ def test_test_run_ids_by_unique_prefix(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="'zz'"):
         resolve_test_run_id(store, "zz")
     store.close()
+
+
+def test_schedule_names_the_log_group_of_the_job_definition(aws: MotoServer) -> None:
+    """A stack's job definitions log to the stack's group, not Batch's default."""
+    client = aws_clients.client("batch")
+    for revision_group in ("/aws/batch/old", "/aws/batch/benchmarking-me"):
+        client.register_job_definition(
+            jobDefinitionName="def-with-logs",
+            type="container",
+            containerProperties={
+                "image": "img",
+                "resourceRequirements": [
+                    {"type": "VCPU", "value": "1"},
+                    {"type": "MEMORY", "value": "512"},
+                ],
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {"awslogs-group": revision_group},
+                },
+            },
+        )
+    batch = BatchClient()
+    latest = batch.describe_job_definition("def-with-logs")
+    assert latest is not None and definition_log_group(latest) == "/aws/batch/benchmarking-me"
+    by_arn = batch.describe_job_definition(latest["jobDefinitionArn"])
+    assert by_arn is not None and by_arn["revision"] == latest["revision"] == 2
+    assert batch.describe_job_definition("no-such-definition") is None
+    assert definition_log_group({"containerProperties": {}}) == "/aws/batch/job"
+
+
+def test_watch_names_the_console_page_of_a_failed_jobs_log_stream() -> None:
+    from scheduler.batch import JobDescription, JobStatus
+    from scheduler.errors import JobsFailedError
+    from scheduler.logs import describe_log_location
+    from scheduler.watch import RunOutcome, check_outcome
+
+    failed = JobDescription(
+        "job-1", "w-1", JobStatus.FAILED, "Essential container exited", 1, 2, 3, 3,
+        "bench-worker/default/abc123", "/aws/batch/benchmarking-me", "def",
+    )  # fmt: skip
+    with pytest.raises(JobsFailedError) as caught:
+        check_outcome(RunOutcome((failed,)), lambda j: describe_log_location(j, "eu-north-1"))
+    message = str(caught.value)
+    assert caught.value.exit_code == ExitCode.BENCHMARK_FAILED
+    assert "https://eu-north-1.console.aws.amazon.com/cloudwatch/home?region=eu-north-1" in message
+    assert "log-groups/log-group/$252Faws$252Fbatch$252Fbenchmarking-me/log-events/" in message
+    assert "bench-worker$252Fdefault$252Fabc123" in message
