@@ -12,6 +12,12 @@ class ImageError(BenchInfraError):
     exit_code = ExitCode.TOOLING_FAILURE
 
 
+class RegistryCredentialsError(ImageError):
+    """The registry refused our credentials (or wanted some): the user's to fix, not a bug."""
+
+    exit_code = ExitCode.BAD_CONFIG
+
+
 class BatchError(BenchInfraError):
     """An AWS Batch (or CloudWatch Logs) call failed after its retries."""
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from scheduler.errors import ImageError
+from scheduler.errors import ImageError, RegistryCredentialsError
 from worker.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ _JDK_RE = re.compile(r"^([a-z]+)_(\d+)$")
 
 #: Called with each line of build/push output.
 OnLine = Callable[[str], None]
+#: What registries say when credentials are missing or wrong (the push stream has no codes).
+_REFUSED_WORDS = ("unauthorized", "authentication required", "denied")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,7 +233,7 @@ def login(client: Any, auth: RegistryAuth) -> None:
             username=auth.username, password=auth.password, registry=auth.registry, reauth=True
         )
     except APIError as exc:
-        raise ImageError(
+        raise RegistryCredentialsError(
             f"registry {auth.registry} refused the login of user {auth.username!r}: "
             f"{exc.explanation or exc}; check the registry credentials "
             "(BENCH_REGISTRY_USER/BENCH_REGISTRY_PASSWORD or the AWS credentials for ECR)"
@@ -269,6 +271,11 @@ def _follow_push(
     for chunk in stream:
         if "error" in chunk or "errorDetail" in chunk:
             detail = chunk.get("errorDetail", {}).get("message") or chunk.get("error")
+            if any(word in str(detail).lower() for word in _REFUSED_WORDS):
+                raise RegistryCredentialsError(
+                    f"push of {reference} failed: {detail}; check the registry credentials "
+                    "(BENCH_REGISTRY_USER/BENCH_REGISTRY_PASSWORD or the AWS credentials for ECR)"
+                )
             raise ImageError(f"push of {reference} failed: {detail}")
         status = str(chunk.get("status", ""))
         layer = str(chunk.get("id", ""))
@@ -354,6 +361,8 @@ def build_worker_image(
     repository, auth = push_target(repository, env=env, push=push)
     reference = f"{repository}:{tag}"
     client = make_client()
+    if push and auth is not None:
+        login(client, auth)  # wrong credentials are found before a build of minutes
     on_line("building wheels for the image")
     build_wheels(repo, on_line=on_line)
     build_image(client, repo, reference, buildargs=args, on_line=on_line)
