@@ -112,3 +112,14 @@ def exit_status(exc: BaseException) -> tuple[int, str] | None:
     if isinstance(exc, KeyboardInterrupt):
         return ExitCode.INTERRUPTED, "interrupted"
     return _aws_status(exc)
+
+
+def aws_error(exc: BaseException, what: str) -> BenchInfraError:
+    """An AWS error as the project's error, by the same mapping: worth a retry (throttling,
+    5xx, unreachable) or the user's to fix (credentials, refusals, bad requests)."""
+    status = _aws_status(exc)
+    if status is not None and status[0] == ExitCode.TRANSIENT:
+        return TransientError(f"{what}: {status[1]}")
+    if status is not None:
+        return ConfigError(f"{what}: {status[1]}")
+    return TransientError(f"{what}: {exc}")

@@ -22,6 +22,7 @@ from worker.errors import (
     NotFoundError,
     TransientError,
     UnsafeArchiveError,
+    aws_error,
     exit_status,
 )
 
@@ -202,3 +203,19 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path: object) -> None:
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert "Traceback" not in err
     assert "invoke watch r1" in err  # how to re-attach
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (bx.NoCredentialsError(), ConfigError),
+        (_client_error("InvalidBucketName", 400), ConfigError),
+        (_client_error("SlowDown", 503), TransientError),
+        (bx.EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), TransientError),
+    ],
+)
+def test_aws_errors_become_the_projects_by_the_same_mapping(
+    error: BaseException, kind: type[Exception]
+) -> None:
+    made = aws_error(error, "upload x")
+    assert type(made) is kind and str(made).startswith("upload x: ")
