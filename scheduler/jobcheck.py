@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from scheduler.artifacts import check_artifacts
+from scheduler.artifacts import check_artifacts, resolve_local
 from worker.errors import ConfigError
-from worker.job import Job
+from worker.job import Job, Tool
 from worker.jobfile import load_job
 
 
@@ -38,9 +38,23 @@ def jvm_problem(jvm: str) -> str | None:
     return None
 
 
+def jmh_queries_problem(job: Job, job_dir: Path, java: str) -> str | None:
+    """For a JMH job with ``queries`` and a local benchmarks jar: the queries that match no
+    benchmark of the jar (asked from the jar itself, as the worker will)."""
+    from worker.tools.jmh import list_benchmarks
+
+    jar = resolve_local(job.artifacts.get("benchmarks", ""), job_dir)
+    if job.tool is not Tool.JMH or not job.queries or jar is None or not jar.is_file():
+        return None
+    unmatched = [q for q in job.queries if not list_benchmarks(java, jar, (q,), dict(os.environ))]
+    if unmatched:
+        return f"queries (--queries): {', '.join(unmatched)} match no benchmark of {jar.name}"
+    return None
+
+
 def check_inputs(job: Job, job_dir: Path, *, runs_here: bool) -> None:
     """ConfigError listing every input that is missing (and the JVM when the job runs on this
-    machine; a Batch job's JVM is the image's)."""
+    machine; a Batch job's JVM is the image's), then JMH queries that match no benchmark."""
     problems = check_artifacts(local_inputs(job), job_dir)
     if runs_here:
         problem = jvm_problem(job.jvm)
@@ -48,6 +62,10 @@ def check_inputs(job: Job, job_dir: Path, *, runs_here: bool) -> None:
             problems.append(problem)
     if problems:
         raise ConfigError(problems)
+    java = job.jvm if runs_here else shutil.which("java")
+    problem = jmh_queries_problem(job, job_dir, java) if java else None
+    if problem:
+        raise ConfigError(problem)
 
 
 def load_checked_job(

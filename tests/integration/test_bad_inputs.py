@@ -26,6 +26,7 @@ from worker.contract import ExitCode
 
 BAD, FAILED = ExitCode.BAD_CONFIG, ExitCode.BENCHMARK_FAILED
 GOOD = "{d}/good.toml"
+JAR = REPO / "build" / "java" / "benchmarks.jar"
 JMH = ("{d}/jmh.toml",)
 
 # fmt: off
@@ -65,6 +66,8 @@ CASES: list[tuple[tuple[str, ...], int, str, str]] = [
     (("check-job", GOOD, "--triggered-by", "a\u202eb"), BAD, "triggered_by", "local"),
     (("check-job", GOOD, "--neo4j-deployment", "server:"), BAD, "neo4j_deployment", "local"),
     (("check-job", GOOD, "--queries", "nope"), BAD, "queries", "local"),
+    (("check-job", "{d}/jmh.toml", "--artifact", f"benchmarks={JAR}", "--queries", "NoSuchBenchmark"), BAD, "NoSuchBenchmark match no benchmark", "local"),
+    (("schedule", "{d}/jmh.toml", "--artifact", f"benchmarks={JAR}", "--queries", "String,Nope"), BAD, "Nope match no benchmark", "nocreds"),
     (("check-job", GOOD, "--jvm", "/nonexistent/java"), BAD, "jvm", "local"),
     (("check-job", GOOD, "--jvm", "{d}/good.toml"), BAD, "not executable", "local"),
     (("check-job", GOOD, "--jvm", "no-such-java-here"), BAD, "jvm", "local"),
