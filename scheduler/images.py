@@ -45,7 +45,7 @@ _JDK_RE = re.compile(r"^([a-z]+)_(\d+)$")
 #: Called with each line of build/push output.
 OnLine = Callable[[str], None]
 #: What registries say when credentials are missing or wrong (the push stream has no codes).
-_REFUSED_WORDS = ("unauthorized", "authentication required", "denied")
+_REFUSED_WORDS = ("unauthorized", "authentication required", "denied", "no basic auth credentials")
 
 
 @dataclasses.dataclass(frozen=True)
