@@ -130,7 +130,7 @@ def _bad_number(program: Program, exc: ValueError) -> Exit:
 
 def _wrap(step: Callable[[Program], None], *, rewrite: bool) -> Callable[[Program], None]:
     def wrapped(self: Program) -> None:
-        if rewrite:
+        if rewrite and self.core.unparsed:  # nothing to rewrite for `invoke --list`
             contexts = self.collection.to_contexts(
                 ignore_unknown_help=self.config.tasks.ignore_unknown_help
             )
