@@ -122,6 +122,7 @@ STORE_HELP = {
     "command line: it comes from the secret or BENCH_RESULTS_STORE_PASSWORD",
     "database": "Neo4j database name (default: setting results_store_database, else neo4j)",
     "workspace": "local workspace holding the embedded store (default: setting workspace)",
+    "workspace_dir": "the original's name for --workspace",
 }
 
 #: The results-store options (--store-uri ...).
@@ -151,11 +152,18 @@ def workspace_of(c: Context, workspace: str | None = None) -> Path:
     return Path(setting(c, "workspace", workspace) or ".work").resolve()
 
 
-def open_results_store(c: Context, *, workspace: str | None = None, **options: Any) -> Any:
+def open_results_store(
+    c: Context,
+    *,
+    workspace: str | None = None,
+    workspace_dir: str | None = None,
+    **options: Any,
+) -> Any:
     """The results store of the options (a context manager closing it)."""
     from worker.resultsdb.factory import open_results_store as open_store
 
-    return open_store(results_store_ref(c, **options), workspace=workspace_of(c, workspace))
+    where = workspace_of(c, workspace or workspace_dir)
+    return open_store(results_store_ref(c, **options), workspace=where)
 
 
 def stack_of(c: Context, env: str | None, batch_stack: str | None) -> str:

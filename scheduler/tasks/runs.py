@@ -32,6 +32,7 @@ from worker.contract import ExitCode
     help={
         "job_file": "job file (.toml or .yaml); options override its fields",
         "workspace": "local workspace (default: bench.workspace, .work)",
+        "workspace_dir": "the original's name for --workspace",
         "artifact": "artifact NAME=PATH, overriding the job file (repeatable)",
         "json": "print the run's results documents as JSON on stdout",
         "image": "run in this worker image on the local Docker engine, as on Batch",
@@ -47,6 +48,7 @@ def run_worker(
     c: Context,
     job_file: str | None = None,
     workspace: str | None = None,
+    workspace_dir: str | None = None,
     artifact: list[str] | None = None,
     json: bool = False,
     image: str | None = None,
@@ -55,6 +57,7 @@ def run_worker(
     **job_fields: Any,
 ) -> None:
     """Run a benchmark job on this machine through the worker (no AWS needed)."""
+    workspace = workspace or workspace_dir
     if image:
         _run_in_image(c, image, job_parameters, job_file, storage, workspace, artifact, job_fields)
         return

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from botocore import exceptions as bx
@@ -219,3 +220,14 @@ def test_aws_errors_become_the_projects_by_the_same_mapping(
 ) -> None:
     made = aws_error(error, "upload x")
     assert type(made) is kind and str(made).startswith("upload x: ")
+
+
+def test_workspace_dir_is_accepted_where_a_workspace_is(tmp_path: Path) -> None:
+    done = invoke_in_process("results", "--json", "--workspace-dir", str(tmp_path))
+    assert done.code == 0 and done.stdout.strip() == "[]", done.stderr
+    assert (tmp_path / "results.sqlite").exists()  # the embedded store of that workspace
+    done = invoke_in_process(
+        "run-worker", "examples/command/job.toml", "--workspace-dir", str(tmp_path / "ws"),
+        "--warmup-count", "x",
+    )  # fmt: skip
+    assert done.code == ExitCode.BAD_CONFIG and "warmup_count" in done.stderr
