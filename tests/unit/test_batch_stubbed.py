@@ -156,3 +156,62 @@ def test_logs_page_to_the_end_and_say_when_the_stream_is_missing(
     stub.add_response("describe_jobs", {"jobs": [job("b", "RUNNABLE")]})
     with pytest.raises(LogStreamMissingError, match=r"has no log stream yet.*--follow"):
         list(iter_job_log("b", batch=BatchClient(client), logs=logs))
+
+
+def _run_with_manifest(tmp_path: Any) -> Any:
+    import json as json_
+
+    from worker.storage.local import LocalStore
+
+    store = LocalStore(str(tmp_path / "store"))
+    manifest = {
+        "run_id": "r1",
+        "jobs": [{"test_run_id": "t1", "name": "name-a"}],
+        "batch": {"job_queue": "q", "job_ids": {"t1": "a"}},
+    }
+    store.put_bytes("runs/r1/manifest.json", json_.dumps(manifest).encode())
+    return store
+
+
+def test_watch_run_follows_the_manifest_and_keeps_job_records(
+    raw: tuple[Any, Stubber], tmp_path: Any
+) -> None:
+    from scheduler.watch import watch_run
+
+    client, stub = raw
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNING")]})
+    stub.add_response("describe_jobs", {"jobs": [job("a", "SUCCEEDED", stoppedAt=5)]})
+    store = _run_with_manifest(tmp_path)
+    updates: list[Any] = []
+    written: list[Any] = []
+    result = watch_run(
+        BatchClient(client), store, "r1", on_update=updates.append, write_jobs=written.extend,
+        interval=1.0, sleep=lambda _: None,
+    )  # fmt: skip
+    assert result.succeeded and [u.jobs["a"].status.value for u in updates] == [
+        "RUNNING", "SUCCEEDED",
+    ]  # fmt: skip
+    assert [(r.job_id, r.test_run_id, r.status) for r in written] == [("a", "t1", "SUCCEEDED")]
+    assert b'"status": "SUCCEEDED"' in store.get_bytes("runs/r1/jobs.json")
+
+
+def test_watch_run_keeps_the_records_when_interrupted(
+    raw: tuple[Any, Stubber], tmp_path: Any
+) -> None:
+    from scheduler.watch import watch_run
+
+    client, stub = raw
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNING")]})
+    store = _run_with_manifest(tmp_path)
+    written: list[Any] = []
+
+    def ctrl_c(_: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        watch_run(
+            BatchClient(client), store, "r1", on_update=lambda _: None,
+            write_jobs=written.extend, sleep=ctrl_c,
+        )  # fmt: skip
+    assert [r.status for r in written] == ["RUNNING"]
+    assert b'"status": "RUNNING"' in store.get_bytes("runs/r1/jobs.json")
