@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +175,27 @@ def read_ami_id(manifest: Path = MANIFEST_PATH, *, region: str | None = None) ->
     raise NotFoundError(
         f"AMI manifest {manifest} has no AMI in {wanted} (only {', '.join(amis) or 'none'})"
     )
+
+
+def build_ami(
+    *,
+    env: str,
+    commit: str | None,
+    template: Path | None,
+    manifest: Path | None,
+    extra: Mapping[str, str | None],
+    packer: str = "packer",
+    on_line: Callable[[str], None] = log.info,
+) -> str:
+    """``invoke build-ami``: run Packer (its output line by line to ``on_line``), then read
+    the new AMI's id from the manifest it wrote."""
+    manifest_path = manifest or MANIFEST_PATH
+    variables = build_variables(
+        env=env,
+        manifest=manifest_path,
+        commit=commit,
+        extra={key: value for key, value in extra.items() if value},
+    )
+    for line in iter_build(template or TEMPLATE_PATH, variables, packer=packer):
+        on_line(line)
+    return read_ami_id(manifest_path)

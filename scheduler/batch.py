@@ -21,9 +21,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from scheduler.errors import BatchError
+from scheduler.errors import BatchError, BatchRefusedError, BatchUnavailableError
 from worker import aws
 from worker.awserrors import error_code, error_message
+from worker.contract import ExitCode
+from worker.errors import exit_status
 
 log = logging.getLogger(__name__)
 
@@ -179,12 +181,8 @@ class BatchClient:
         self.calls[operation] = self.calls.get(operation, 0) + 1
         try:
             result: dict[str, Any] = getattr(client or self.client, operation)(**kwargs)
-        except ClientError as exc:
-            raise BatchError(
-                f"AWS Batch {operation} failed: {error_code(exc)}: {error_message(exc)}"
-            ) from exc
-        except BotoCoreError as exc:
-            raise BatchError(f"AWS Batch {operation} failed: {exc}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise _batch_error(operation, exc) from exc
         return result
 
     # ------------------------------------------------------------------ jobs
@@ -261,6 +259,18 @@ class BatchClient:
             out.extend(resp["computeEnvironments"])
         return out
 
+    def describe_job_definition(self, reference: str) -> dict[str, Any] | None:
+        """One job definition by ARN, ``name:revision`` or bare name (its latest active
+        revision: DescribeJobDefinitions' list takes only ARNs and ``name:revision``)."""
+        if ":" in reference:
+            found = self.describe_job_definitions([reference])
+        else:
+            resp = self._call(
+                "describe_job_definitions", jobDefinitionName=reference, status="ACTIVE"
+            )
+            found = resp["jobDefinitions"]
+        return max(found, key=lambda d: int(d.get("revision", 0)), default=None)
+
     def describe_job_definitions(self, names: Sequence[str]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for chunk in chunks(list(names)):
@@ -284,3 +294,30 @@ def _submit_may_retry(cause: BaseException | None) -> bool:
         getattr(cause, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     )
     return error_code(cause) in _SUBMIT_RETRY_CODES or status == 429 or status >= 500
+
+
+def definition_log_group(definition: Mapping[str, Any]) -> str:
+    """The log group a job definition's containers log to (its ``awslogs-group``; Batch's
+    default group when it sets none)."""
+    container = definition.get("containerProperties") or {}
+    options = (container.get("logConfiguration") or {}).get("options") or {}
+    return str(options.get("awslogs-group") or DEFAULT_LOG_GROUP)
+
+
+def _batch_error(operation: str, exc: BaseException) -> BatchError:
+    """A failed call (after botocore's retries) as the project's error, by the one mapping
+    (:func:`worker.errors.exit_status`): refused requests are the user's to fix (2); what
+    retries could not fix is worth retrying later (75)."""
+    code = error_code(exc)
+    message = f"AWS Batch {operation} failed: " + (
+        f"{code}: {error_message(exc)}" if code else str(exc)
+    )
+    status = exit_status(exc)
+    if status is None:
+        return BatchError(message)
+    if status[0] == ExitCode.TRANSIENT:
+        return BatchUnavailableError(f"{message} (after botocore's retries)")
+    if status[0] == ExitCode.BAD_CONFIG:
+        detail = "; check the queue, job definition and job ids" if code else ""
+        return BatchRefusedError(message + detail if code else status[1])
+    return BatchError(message)

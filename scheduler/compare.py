@@ -17,7 +17,8 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from worker.resultsdb.base import MetricRow
+from worker.errors import ConfigError, NotFoundError
+from worker.resultsdb.base import MetricRow, ResultsFilter, ResultsStore
 
 #: JMH modes and unit suffixes where a higher score is better.
 _HIGHER_IS_BETTER_MODES = frozenset({"thrpt", "throughput"})
@@ -201,3 +202,33 @@ def format_comparisons(comparisons: Sequence[Comparison]) -> str:
 
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.6g}"
+
+
+#: Enough rows for any real test run or build; ``compare`` reads them all.
+ALL_ROWS = 1_000_000
+#: How many matching ids an ambiguity message lists.
+_SHOWN_MATCHES = 10
+
+
+def resolve_test_run_id(store: ResultsStore, given: str) -> str:
+    """A full test-run id from the id or any unique prefix of it (``invoke results`` shows 8
+    characters), like git's short commit ids."""
+    if not given:
+        raise ConfigError("test run id: empty; give an id (or a unique prefix) from invoke results")
+    if store.runs(ResultsFilter(test_run_id=given, limit=1)):
+        return given
+    known = {r.test_run_id for r in store.runs(ResultsFilter(limit=ALL_ROWS))}
+    matches = sorted(m for m in known if m.startswith(given))
+    if not matches:
+        raise NotFoundError(
+            f"test run {given!r}: no such test run (or prefix) in the results store"
+        )
+    if len(matches) > 1:
+        shown = ", ".join(matches[:_SHOWN_MATCHES]) + (
+            " ..." if len(matches) > _SHOWN_MATCHES else ""
+        )
+        raise ConfigError(
+            f"test run {given!r} is ambiguous: {len(matches)} test runs match ({shown}); "
+            "give more characters"
+        )
+    return matches[0]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from scheduler.compare import Comparison, compare_metrics
+from scheduler.compare import ALL_ROWS, Comparison, compare_metrics, resolve_test_run_id
 from scheduler.provenance_diff import ProvenanceDifference, provenance_differences
-from worker.errors import ConfigError
-from worker.resultsdb.base import ResultsFilter, ResultsStore
+from worker.errors import ConfigError, NotFoundError
+from worker.resultsdb.base import MetricRow, ResultsFilter, ResultsStore
 
 #: What BASE and CONTENDER may name.
 COMPARE_BY = ("test-run", "build")
@@ -20,10 +20,17 @@ class RunComparison:
     differences: list[ProvenanceDifference]
 
 
-def _filter(by: str, name: str) -> ResultsFilter:
+def stored_metrics(store: ResultsStore, name: str, by: str) -> list[MetricRow]:
+    """The metrics of one side: a test run (id or unique prefix) or a CI build."""
     if by == "build":
-        return ResultsFilter(build=name, limit=1_000_000)
-    return ResultsFilter(test_run_id=name, limit=1_000_000)
+        found = store.metrics(ResultsFilter(build=name, limit=ALL_ROWS))
+    else:
+        found = store.metrics(
+            ResultsFilter(test_run_id=resolve_test_run_id(store, name), limit=ALL_ROWS)
+        )
+    if not found:
+        raise NotFoundError(f"no results for {by} {name!r} in the results store")
+    return found
 
 
 def compare_runs(
@@ -36,17 +43,17 @@ def compare_runs(
     min_effect: float = 0.02,
     same_provenance: bool = False,
 ) -> RunComparison:
-    """Compare BASE with CONTENDER; with ``same_provenance`` a relevant provenance difference
-    is refused (ConfigError naming the fields) instead of reported."""
+    """Compare BASE with CONTENDER (test-run ids or unique prefixes, or CI builds); with
+    ``same_provenance`` a relevant provenance difference is refused (ConfigError naming the
+    fields) instead of reported."""
     if by not in COMPARE_BY:
         raise ConfigError(f"--by {by!r}: use test-run or build")
-    base_rows, contender_rows = (
-        store.metrics(_filter(by, base)),
-        store.metrics(_filter(by, contender)),
-    )
-    for name, rows in ((base, base_rows), (contender, contender_rows)):
-        if not rows:
-            raise ConfigError(f"no results for {by} {name!r} in the results store")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha (--alpha): {alpha} is not between 0 and 1")
+    if not 0 <= min_effect < 10:
+        raise ConfigError(f"min_effect (--min-effect): {min_effect} is not between 0 and 10")
+    base_rows = stored_metrics(store, base, by)
+    contender_rows = stored_metrics(store, contender, by)
     base_ids = sorted({r.test_run_id for r in base_rows})
     contender_ids = sorted({r.test_run_id for r in contender_rows})
     provenance = store.provenance(base_ids + contender_ids)

@@ -86,10 +86,16 @@ def build_filter(env: str | None) -> dict[str, Any]:
     return {"And": [owner, {"Tags": {"Key": "env", "Values": [env], "MatchOptions": ["EQUALS"]}}]}
 
 
+#: Cost Explorer's history: 13 months and the current one, at most (38 with an opt-in).
+MAX_DAYS = 1200
+
+
 def build_request(*, env: str | None, days: int, group_by: GroupBy, today: date) -> dict[str, Any]:
     """The GetCostAndUsage request for the ``days`` days before ``today``."""
     if days < 1:
         raise ConfigError(f"--days must be at least 1, not {days}")
+    if days > MAX_DAYS:
+        raise ConfigError(f"--days {days}: Cost Explorer keeps at most {MAX_DAYS} days")
     return {
         "TimePeriod": {
             "Start": (today - timedelta(days=days)).isoformat(),
@@ -226,3 +232,12 @@ def format_csv(report: CostReport) -> str:
 
 def format_json(report: CostReport) -> str:
     return json.dumps(report.as_dict(), indent=2)
+
+
+def parse_group_by(value: str) -> GroupBy:
+    """``--group-by``: ConfigError naming the allowed values."""
+    try:
+        return GroupBy(value)
+    except ValueError:
+        allowed = ", ".join(g.value for g in GroupBy)
+        raise ConfigError(f"--group-by {value!r}: use one of {allowed}") from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from worker.contract import ExitCode
-from worker.errors import BenchInfraError
+from worker.errors import BenchInfraError, ConfigError, TransientError
 
 
 class ImageError(BenchInfraError):
@@ -12,10 +12,29 @@ class ImageError(BenchInfraError):
     exit_code = ExitCode.TOOLING_FAILURE
 
 
+class RegistryCredentialsError(ImageError):
+    """The registry refused our credentials (or wanted some): the user's to fix, not a bug."""
+
+    exit_code = ExitCode.BAD_CONFIG
+
+
 class BatchError(BenchInfraError):
     """An AWS Batch (or CloudWatch Logs) call failed after its retries."""
 
     exit_code = ExitCode.TOOLING_FAILURE
+
+
+class BatchRefusedError(BatchError, ConfigError):
+    """Batch refused the request (unknown queue, job definition or job id, a bad parameter, no
+    permission, no credentials): the options or the account must change, not a retry."""
+
+    exit_code = ExitCode.BAD_CONFIG
+
+
+class BatchUnavailableError(BatchError, TransientError):
+    """Batch stayed throttled, failing (5xx) or unreachable through botocore's retries."""
+
+    exit_code = ExitCode.TRANSIENT
 
 
 class JobsFailedError(BenchInfraError):
@@ -27,4 +46,4 @@ class JobsFailedError(BenchInfraError):
 class WatchTimeoutError(BenchInfraError):
     """The run did not finish within the watch deadline (its jobs keep running)."""
 
-    exit_code = ExitCode.TOOLING_FAILURE
+    exit_code = ExitCode.TIMED_OUT

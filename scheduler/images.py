@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from scheduler.errors import ImageError
+from scheduler.errors import ImageError, RegistryCredentialsError
 from scheduler.jdks import LABEL_PLATFORM, TARGET_PLATFORM, jdk_install
 from worker.errors import ConfigError
 
@@ -48,6 +48,8 @@ _JDK_RE = re.compile(r"^([a-z]+)_(\d+)$")
 
 #: Called with each line of build/push output.
 OnLine = Callable[[str], None]
+#: What registries say when credentials are missing or wrong (the push stream has no codes).
+_REFUSED_WORDS = ("unauthorized", "authentication required", "denied", "no basic auth credentials")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,7 +262,7 @@ def login(client: Any, auth: RegistryAuth) -> None:
             username=auth.username, password=auth.password, registry=auth.registry, reauth=True
         )
     except APIError as exc:
-        raise ImageError(
+        raise RegistryCredentialsError(
             f"registry {auth.registry} refused the login of user {auth.username!r}: "
             f"{exc.explanation or exc}; check the registry credentials "
             "(BENCH_REGISTRY_USER/BENCH_REGISTRY_PASSWORD or the AWS credentials for ECR)"
@@ -298,6 +300,11 @@ def _follow_push(
     for chunk in stream:
         if "error" in chunk or "errorDetail" in chunk:
             detail = chunk.get("errorDetail", {}).get("message") or chunk.get("error")
+            if any(word in str(detail).lower() for word in _REFUSED_WORDS):
+                raise RegistryCredentialsError(
+                    f"push of {reference} failed: {detail}; check the registry credentials "
+                    "(BENCH_REGISTRY_USER/BENCH_REGISTRY_PASSWORD or the AWS credentials for ECR)"
+                )
             raise ImageError(f"push of {reference} failed: {detail}")
         status = str(chunk.get("status", ""))
         layer = str(chunk.get("id", ""))
@@ -361,3 +368,53 @@ def parse_build_args(items: Iterable[str]) -> dict[str, str]:
             raise ConfigError(f"--build-arg {item!r} is not NAME=VALUE")
         args[name] = value
     return args
+
+
+def build_and_push_worker(
+    make_client: Callable[[], Any],
+    repo: Path,
+    *,
+    jdk: str | None,
+    tag_suffix: str | None,
+    repository: str | None,
+    env: str | None,
+    build_args: Iterable[str],
+    push: bool,
+    on_line: OnLine,
+) -> str:
+    """``invoke build-worker``: check the options, build the wheels and the image, push it
+    when asked. Returns ``<reference>`` or, pushed, ``<reference> <digest>``. The Docker
+    client is made only after the options are checked (bad input never needs an engine)."""
+    jdk = jdk or DEFAULT_JDK
+    jdk_install(jdk)  # a JDK with no recipe is refused before any work
+    tag = image_tag(jdk, tag_suffix)
+    args = parse_build_args(build_args)
+    repository, auth = push_target(repository, env=env, push=push)
+    reference = f"{repository}:{tag}"
+    client = make_client()
+    if push and auth is not None:
+        login(client, auth)  # wrong credentials are found before a build of minutes
+    on_line("building wheels for the image")
+    build_wheels(repo, on_line=on_line)
+    build_worker_image(client, repo, reference, jdk=jdk, buildargs=args, on_line=on_line)
+    if not push:
+        return reference
+    result = push_image(client, reference, auth=auth, on_line=on_line)
+    return f"{result.reference} {result.digest}"
+
+
+def build_ci_image(
+    make_client: Callable[[], Any], repo: Path, *, tag: str | None, push: bool, on_line: OnLine
+) -> str:
+    """``invoke build-ci-image``: the image CI runs the tasks in (``Dockerfile.build``)."""
+    reference = tag or f"{BUILD_IMAGE}:latest"
+    repository, _ = split_reference(reference)
+    _, auth = push_target(repository, env=None, push=push)
+    client = make_client()
+    on_line("building wheels for the image")
+    build_wheels(repo, on_line=on_line, extras=("ops",), dest=repo / BUILD_WHEELS_DIR)
+    build_image(client, repo, reference, on_line=on_line, dockerfile=BUILD_DOCKERFILE)
+    if not push:
+        return reference
+    result = push_image(client, reference, auth=auth, on_line=on_line)
+    return f"{result.reference} {result.digest}"

@@ -10,11 +10,16 @@ import dataclasses
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from scheduler.jobcheck import load_checked_job
 from scheduler.plan import RunPlan, prepare_run
+from worker.errors import ConfigError
 from worker.job import Job
 from worker.params import ResultsStoreRef
 from worker.pipeline import JobReport, WorkerOptions, run_job
+from worker.resultsdb import ResultsFilter, RunRow
+from worker.resultsdb.factory import open_results_store
 from worker.storage import ProgressCallback, open_store
 
 STORE_DIR = "store"
@@ -28,6 +33,14 @@ class LocalRun:
     @property
     def exit_code(self) -> int:
         return max((int(r.exit_code) for r in self.reports), default=0)
+
+    @property
+    def failure(self) -> str:
+        """Why the run failed, in one line (empty when it did not)."""
+        if not self.exit_code:
+            return ""
+        messages = [m for r in self.reports for m in r.messages]
+        return "; ".join(messages) or "the benchmark job failed; see the results above"
 
 
 def run_locally(
@@ -47,3 +60,37 @@ def run_locally(
         for job in plan.jobs
     )
     return LocalRun(plan, reports)
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalRunResult:
+    run: LocalRun
+    #: The stored runs of the jobs, read back from the results store the worker wrote to.
+    rows: tuple[RunRow, ...]
+
+
+def run_job_file(
+    job_file: Path | None,
+    overrides: dict[str, Any],
+    *,
+    workspace: Path,
+    results_store: ResultsStoreRef,
+    progress: ProgressCallback | None = None,
+) -> LocalRunResult:
+    """``run-worker``: validate the job (file and/or options), run it here, and read back what
+    the results store holds for it (the embedded store unless one is configured)."""
+    job, job_dir = load_checked_job(job_file, overrides, runs_here=True)
+    if workspace.exists() and not workspace.is_dir():
+        raise ConfigError(f"workspace (--workspace): {workspace} is not a directory")
+    run = run_locally(
+        [job],
+        job_dir=job_dir,
+        workspace=workspace,
+        results_store=results_store,
+        progress=progress,
+    )
+    with open_results_store(results_store, workspace=workspace.resolve()) as store:
+        rows = tuple(
+            r for p in run.plan.jobs for r in store.runs(ResultsFilter(test_run_id=p.test_run_id))
+        )
+    return LocalRunResult(run, rows)

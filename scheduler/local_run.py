@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.contract import Env
+from worker.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +85,40 @@ def run_local(client: Any, spec: LocalRun, on_line: Callable[[str], None]) -> in
         return int(container.wait().get("StatusCode", 1))
     finally:
         container.remove(force=True)
+
+
+def run_in_image(
+    make_client: Callable[[], Any],
+    image: str,
+    *,
+    job_parameters: str | None,
+    job_file: Path | None,
+    overrides: Mapping[str, Any],
+    storage: str | None,
+    workspace: Path | None,
+    environ: Mapping[str, str],
+    on_line: Callable[[str], None],
+) -> tuple[str | None, int]:
+    """``run-worker --image``: prepare the job in ``storage`` (unless ``job_parameters``
+    names a prepared one), then run the image on the local engine with Batch's arguments.
+    Returns the results URI of the prepared job (None when given one) and the exit code."""
+    from scheduler.plan import prepare_run
+    from worker.jobfile import load_job
+    from worker.storage import open_store
+
+    results_uri = None
+    if job_parameters is None:
+        if not storage:
+            raise ConfigError(
+                "--image needs --job-parameters URI, or a job file and --storage (an s3:// "
+                "base the container can reach, e.g. the sandbox bucket)"
+            )
+        job = load_job(job_file, overrides)
+        plan = prepare_run(
+            [job], open_store(storage), job_dir=job_file.parent if job_file else Path.cwd()
+        )
+        job_parameters = plan.jobs[0].parameters_uri
+        results_uri = plan.jobs[0].results_uri
+    spec = build_local_run(image, job_parameters, environ, workspace=workspace)
+    on_line(f"running {image} as job {spec.name}: run --job-parameters {job_parameters}")
+    return results_uri, run_local(make_client(), spec, on_line)

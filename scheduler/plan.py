@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.artifacts import UploadStats, check_artifacts, upload_all
+from scheduler.jobcheck import local_inputs
 from worker.contract import JOB_PARAMETERS_FILE
 from worker.errors import ConfigError, NotFoundError
-from worker.job import Job
+from worker.job import FIELDS_BY_NAME, Job
 from worker.params import JobParameters, ResultsStoreRef
 from worker.storage import ProgressCallback, Store
 
@@ -96,6 +97,14 @@ def expand_jobs(job: Job, *, workloads: Sequence[str] = (), partitions: int = 1)
             f"partitions: {partitions} partitions need at least that many queries; "
             f"the job lists {len(job.queries)} (--queries)"
         )
+    problems = []
+    for workload in workloads:
+        try:
+            FIELDS_BY_NAME["workload"].convert(workload)
+        except ValueError as exc:
+            problems.append(f"workloads (--workloads): {exc}")
+    if problems:
+        raise ConfigError(problems)
     out = []
     for workload in workloads or [job.workload]:
         base = dataclasses.replace(job, workload=workload)
@@ -119,14 +128,14 @@ def prepare_run(
     """Validate every job's artifacts, upload them once, and write the job parameters."""
     if not jobs:
         raise ConfigError("no jobs to schedule")
-    problems = [p for job in jobs for p in check_artifacts(_local_inputs(job), job_dir)]
+    problems = [p for job in jobs for p in check_artifacts(local_inputs(job), job_dir)]
     if problems:
         raise ConfigError(sorted(set(problems)))
     run_id = check_run_id(run_id) if run_id else new_run_id()
     stats = UploadStats()
     planned = []
     for index, job in enumerate(jobs):
-        refs = upload_all(store, _local_inputs(job), job_dir, stats, progress)
+        refs = upload_all(store, local_inputs(job), job_dir, stats, progress)
         dataset = refs.pop("dataset", None)
         test_run_id = str(uuid.uuid4())
         params = JobParameters(
@@ -153,13 +162,6 @@ def prepare_run(
     plan = RunPlan(run_id, dt.datetime.now(dt.UTC).isoformat(), tuple(planned), stats)
     write_manifest(store, plan)
     return plan
-
-
-def _local_inputs(job: Job) -> dict[str, str]:
-    inputs = dict(job.artifacts)
-    if job.dataset:
-        inputs["dataset"] = job.dataset
-    return inputs
 
 
 def plan_from_manifest(manifest: Mapping[str, Any]) -> RunPlan:

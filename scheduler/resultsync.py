@@ -106,3 +106,16 @@ def sync_results(
         counts.failed,
     )
     return counts
+
+
+def results_base(results_uri: str | None, storage: str | None) -> str:
+    """Where the results documents are: the given prefix, else ``<storage>/results``."""
+    from worker.storage import join_uri
+
+    if results_uri:
+        return results_uri
+    if storage:
+        return join_uri(storage, "results")
+    raise ConfigError(
+        "results-sync: give --results-uri (or set bench.results_uri or bench.storage)"
+    )

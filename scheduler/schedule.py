@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scheduler.batch import BatchClient
+from scheduler.batch import BatchClient, definition_log_group
+from scheduler.jobcheck import load_checked_job
 from scheduler.plan import (
     check_run_id,
     expand_jobs,
@@ -16,10 +17,15 @@ from scheduler.plan import (
     prepare_run,
     read_manifest,
 )
-from scheduler.submit import SubmitSettings, SubmittedRun, Target, submit_run
+from scheduler.submit import (
+    SubmitSettings,
+    SubmittedRun,
+    Target,
+    check_submit_options,
+    submit_run,
+)
 from worker.errors import ConfigError, NotFoundError
 from worker.job import Job
-from worker.jobfile import load_job
 from worker.params import ResultsStoreRef
 from worker.storage import ProgressCallback, Store
 
@@ -37,8 +43,7 @@ class ScheduleRequest:
 
 def load_jobs(request: ScheduleRequest) -> tuple[list[Job], Path]:
     """Parse and expand the jobs (raises ConfigError listing every problem)."""
-    job = load_job(request.job_file, request.options)
-    job_dir = request.job_file.parent if request.job_file else Path.cwd()
+    job, job_dir = load_checked_job(request.job_file, request.options, runs_here=False)
     return expand_jobs(job, workloads=request.workloads, partitions=request.partitions), job_dir
 
 
@@ -99,3 +104,75 @@ def _existing_manifest(store: Store, run_id: str) -> dict[str, Any] | None:
         return read_manifest(store, run_id)
     except NotFoundError:
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchPlacement:
+    """Where a run goes on Batch, as the options name it (resolved by :func:`schedule`)."""
+
+    stack: str
+    job_queue: str | None = None
+    job_definition: str | None = None
+    capabilities: str | None = None
+    storage: str | None = None
+    env: str = ""
+    timeout_seconds: int | None = None
+    attempts: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduledRun:
+    run: SubmittedRun
+    storage: str
+    uploaded: int
+    bytes_sent: int
+
+
+def schedule(
+    request: ScheduleRequest,
+    placement: BatchPlacement,
+    *,
+    batch: BatchClient | None = None,
+    progress: ProgressCallback | None = None,
+    run_id: str | None = None,
+) -> ScheduledRun:
+    """``invoke schedule``: validate the job before touching AWS, resolve the queue and job
+    definition (stack outputs or capabilities) and the storage (option, else the stack's
+    bucket), upload the artifacts once and submit one job per workload and partition
+    (``run_id``: see :func:`schedule_run`)."""
+    from scheduler.stackinfo import storage_base
+    from scheduler.submit import resolve_target
+    from worker.storage import open_store
+
+    load_jobs(request)
+    check_submit_options(placement.timeout_seconds, placement.attempts)
+    if run_id:
+        check_run_id(run_id)
+    batch = batch or BatchClient()
+    target = resolve_target(
+        stack=placement.stack,
+        job_queue=placement.job_queue,
+        job_definition=placement.job_definition,
+        capability_text=placement.capabilities,
+        batch=batch,
+    )
+    store = open_store(storage_base(placement.storage, placement.stack))
+    definition = batch.describe_job_definition(target.job_definition)
+    if definition is None:
+        raise NotFoundError(
+            f"job definition {target.job_definition!r}: Batch has no active revision of it"
+        )
+    run, uploaded, sent = schedule_run(
+        request,
+        store,
+        target,
+        batch,
+        env=placement.env,
+        timeout_seconds=placement.timeout_seconds,
+        attempts=placement.attempts,
+        progress=progress,
+        run_id=run_id,
+    )
+    # the group the jobs really log to (a stack sets its own), not Batch's default
+    run = dataclasses.replace(run, log_group=definition_log_group(definition))
+    return ScheduledRun(run, store.base_uri, uploaded, sent)

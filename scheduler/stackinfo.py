@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from worker import aws
 from worker.awserrors import is_stack_missing
-from worker.errors import NotFoundError
+from worker.errors import ConfigError, NotFoundError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STACK = "benchmarking"
 
 
+#: CloudFormation stack names: letters, digits and '-', at most 128 characters.
+_ENV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
+
+
 def stack_name(env: str | None) -> str:
-    """``benchmarking-<env>``, or ``benchmarking`` without an env."""
-    return f"{DEFAULT_STACK}-{env}" if env else DEFAULT_STACK
+    """``benchmarking-<env>``, or ``benchmarking`` without an env; ConfigError for an env that
+    cannot be part of a stack name."""
+    if not env:
+        return DEFAULT_STACK
+    if not _ENV_RE.match(env):
+        raise ConfigError(
+            f"env (--env): {env!r} is not an environment name: 1-100 letters, digits or '-', "
+            "starting with a letter or digit"
+        )
+    return f"{DEFAULT_STACK}-{env}"
 
 
 def read_outputs(stack: str, cfn: Any | None = None) -> dict[str, str]:
@@ -58,3 +71,10 @@ def physical_ids(stack: str, resource_type: str, cfn: Any | None = None) -> list
             raise NotFoundError(f"stack {stack} does not exist") from None
         raise
     return ids
+
+
+def storage_base(storage: str | None, stack: str) -> str:
+    """The storage base URI: the one given, else the stack's ``ArtifactBucket``."""
+    if storage:
+        return storage
+    return f"s3://{output(read_outputs(stack), 'ArtifactBucket', stack)}"

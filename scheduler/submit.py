@@ -44,6 +44,19 @@ class Target:
     job_definition: str
 
 
+def check_submit_options(timeout_seconds: int | None, attempts: int | None) -> None:
+    """ConfigError for a timeout or an attempt count Batch would refuse."""
+    problems = []
+    if timeout_seconds is not None and timeout_seconds < MIN_TIMEOUT_SECONDS:
+        problems.append(
+            f"timeout: {timeout_seconds}s is below Batch's minimum of {MIN_TIMEOUT_SECONDS}s"
+        )
+    if attempts is not None and not 1 <= attempts <= 10:
+        problems.append(f"attempts: {attempts} must be between 1 and 10")
+    if problems:
+        raise ConfigError(problems)
+
+
 @dataclasses.dataclass(frozen=True)
 class SubmitSettings:
     target: Target
@@ -53,16 +66,7 @@ class SubmitSettings:
     attempts: int = DEFAULT_ATTEMPTS
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.timeout_seconds < MIN_TIMEOUT_SECONDS:
-            problems.append(
-                f"timeout: {self.timeout_seconds}s is below Batch's minimum of "
-                f"{MIN_TIMEOUT_SECONDS}s"
-            )
-        if not 1 <= self.attempts <= 10:
-            problems.append(f"attempts: {self.attempts} must be between 1 and 10")
-        if problems:
-            raise ConfigError(problems)
+        check_submit_options(self.timeout_seconds, self.attempts)
 
 
 @dataclasses.dataclass(frozen=True)

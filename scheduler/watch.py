@@ -20,7 +20,7 @@ from scheduler.batch import BatchClient, JobDescription, JobStatus
 from scheduler.errors import JobsFailedError, WatchTimeoutError
 from scheduler.plan import read_manifest
 from scheduler.submit import job_ids_of
-from worker.errors import NotFoundError
+from worker.errors import ConfigError, NotFoundError
 from worker.resultsdb import JobRecord
 from worker.storage import Store
 
@@ -214,3 +214,53 @@ def job_records(manifest: Mapping[str, Any], jobs: Mapping[str, JobDescription])
         for job in jobs.values()
         if job.job_id in test_run_of
     ]
+
+
+#: The longest pause between two polls (Batch keeps its jobs for days; an hour is plenty).
+MAX_INTERVAL = 3600.0
+
+
+def check_watch_options(interval: float, timeout: float | None) -> None:
+    """ConfigError for a poll interval or a deadline that makes no sense."""
+    problems = []
+    if not 0 < interval <= MAX_INTERVAL:
+        problems.append(
+            f"interval (--interval): {interval} is not between 0 and {MAX_INTERVAL:.0f}"
+        )
+    if timeout is not None and timeout < 0:
+        problems.append(f"timeout (--timeout): {timeout} is negative")
+    if problems:
+        raise ConfigError(problems)
+
+
+def watch_run(
+    batch: BatchClient,
+    store: Store,
+    run_id: str,
+    *,
+    on_update: Callable[[Update], None],
+    write_jobs: Callable[[Sequence[JobRecord]], None],
+    interval: float = DEFAULT_INTERVAL,
+    timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> RunOutcome:
+    """``invoke watch``: follow a run's jobs (from its manifest) until they end, handing each
+    update to ``on_update``. Whatever happens (the end, a timeout, Ctrl-C), the jobs seen so
+    far are kept, as the original did: ``runs/<run>/jobs.json`` and one ``Job`` record each
+    (``write_jobs``)."""
+    check_watch_options(interval, timeout)
+    manifest = read_manifest(store, run_id)
+    jobs = run_jobs(store, run_id, manifest)
+    states: dict[str, JobDescription] = {}
+    try:
+        for update in iter_updates(
+            batch, list(jobs), interval=interval, timeout=timeout, sleep=sleep, clock=clock
+        ):
+            states = dict(update.jobs)
+            on_update(update)
+    finally:
+        if states:
+            record_jobs(store, run_id, states)
+            write_jobs(job_records(manifest, states))
+    return outcome(states)

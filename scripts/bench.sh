@@ -8,7 +8,7 @@ source scripts/lib.sh
 
 scripts/install-test-deps.sh
 ensure_python_packages "ops,test,bench"
-for script in dataset_fetch artifact_upload batch_scale neo4j_write; do
+for script in startup dataset_fetch artifact_upload batch_scale neo4j_write; do
   echo "== bench/${script}.py"
-  python3 "bench/${script}.py"
+  python "bench/${script}.py"
 done

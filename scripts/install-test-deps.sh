@@ -2,7 +2,7 @@
 # Installs everything the test suite needs on a fresh Debian 12 machine (run as root).
 # Idempotent: skips what is already there.
 #
-#   scripts/install-test-deps.sh            Debian packages, the project (editable) and Java builds
+#   scripts/install-test-deps.sh            Debian packages, the project (editable, in .venv), Java builds
 #   scripts/install-test-deps.sh --apt-only only the Debian packages (the test services call this)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
+import logging
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -23,3 +27,39 @@ def run_invoke(
         timeout=timeout,
         check=False,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """How one in-process command ended: its exit code and what it printed."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def invoke_in_process(*args: str) -> Outcome:
+    """Run ``invoke ARGS`` in this process, through Invoke's own ``Program`` and the project's
+    collection (what ``invoke`` does, minus the interpreter start). An exception nobody
+    classified propagates, so a test sees the traceback a user would."""
+    from invoke.program import Program
+
+    import tasks
+
+    out, err = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                Program(namespace=tasks.ns, name="invoke", binary="invoke", version="0").run(
+                    ["invoke", *args]
+                )
+            except SystemExit as exc:
+                code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    finally:
+        for handler in root.handlers[:]:  # the tasks' logging setup bound the captured stream
+            if handler not in handlers:
+                root.removeHandler(handler)
+    return Outcome(code, out.getvalue(), err.getvalue())

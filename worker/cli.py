@@ -11,11 +11,11 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from worker.contract import Env, ExitCode
-from worker.errors import BenchInfraError
+from worker.errors import exit_status
 from worker.jobfile import add_job_options, load_job, overrides_from_namespace
 from worker.pipeline import WorkerOptions, run_job
 
@@ -33,8 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--job-parameters", required=True, help="URI of job-parameters.json")
     run.add_argument(
         "--workspace",
+        "--workspace-dir",
+        dest="workspace",
         default=os.environ.get(Env.WORKSPACE, DEFAULT_WORKSPACE),
-        help=f"work dir (default ${Env.WORKSPACE} or {DEFAULT_WORKSPACE})",
+        help=f"work dir (default ${Env.WORKSPACE} or {DEFAULT_WORKSPACE}); --workspace-dir is "
+        "the original's name",
     )
     run.add_argument(
         "--job-id",
@@ -53,8 +56,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def glue_values(argv: Sequence[str], value_options: Iterable[str]) -> list[str]:
+    """``--jvm-args -Xmx4g`` as ``--jvm-args=-Xmx4g``: argparse reads a value that starts
+    with ``-`` as an option; the original's command lines pass JVM and JMH flags this way."""
+    takes_value = set(value_options)
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in takes_value and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
+def _value_options(parser: argparse.ArgumentParser) -> list[str]:
+    names: list[str] = []
+    for action in parser._actions:  # argparse offers no public walk over subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                names += _value_options(sub)
+        elif action.nargs != 0:
+            names += [o for o in action.option_strings if o.startswith("--")]
+    return names
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(
+        glue_values(sys.argv[1:] if argv is None else argv, _value_options(parser))
+    )
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
@@ -75,10 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 attempt=args.attempt,
             )
         )
-    except BenchInfraError as exc:
-        for line in str(exc).splitlines():
+    except (Exception, KeyboardInterrupt) as exc:
+        status = exit_status(exc)
+        if status is None:
+            raise  # a bug of ours: exit 1 with its traceback
+        for line in status[1].splitlines():
             print(f"error: {line}", file=sys.stderr)
-        return int(exc.exit_code)
+        return status[0]
     for message in report.messages:
         print(f"error: {message}", file=sys.stderr)
     return int(report.exit_code)

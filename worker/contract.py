@@ -18,6 +18,9 @@ RESULTS_FILE = "results.json"
 INTERRUPTED_FILE = "interrupted.json"
 WORKER_LOG_FILE = "worker.log"
 TOOL_LOG_FILE = "tool.log"
+#: Written next to ``results.json`` (and logged as this word) when the results store was
+#: down after the document was safe in the object store: ``invoke results-sync`` replays it.
+RESULTS_STORE_PENDING = "RESULTS_STORE_PENDING"
 
 
 class ExitCode(enum.IntEnum):
@@ -30,11 +33,13 @@ class ExitCode(enum.IntEnum):
     BAD_CONFIG = 2
     #: The benchmark (or a benchmark job of a run) failed.
     BENCHMARK_FAILED = 3
+    #: ``watch --timeout`` ran out before the run ended (its jobs keep running); like timeout(1).
+    TIMED_OUT = 124
+    #: Interrupted (Ctrl-C, SIGINT): 128 + 2, as shells report it.
+    INTERRUPTED = 130
     #: A transient infrastructure failure (network, storage, store outage): worth a retry.
     #: Also a job stopped by SIGTERM (Batch's stop): the retry runs it again.
     TRANSIENT = 75
-    #: Stopped by Ctrl-C (SIGINT), as shells report it (128 + 2).
-    INTERRUPTED = 130
 
 
 class Env:

@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from worker import aws
 from worker.contract import Env
-from worker.errors import ConfigError, TransientError
+from worker.errors import ConfigError, aws_error
 from worker.params import ResultsStoreRef
 
 log = logging.getLogger(__name__)
@@ -58,9 +58,9 @@ def fetch_secret_string(secret_id: str) -> str:
                 f"results-store secret {secret_id!r}: {code}; check the secret's name and that "
                 "this role may read it"
             ) from None
-        raise TransientError(f"results-store secret {secret_id!r}: {code or exc}") from None
-    except BotoCoreError as exc:
-        raise TransientError(f"results-store secret {secret_id!r}: {exc}") from None
+        raise aws_error(exc, f"results-store secret {secret_id!r}") from None
+    except BotoCoreError as exc:  # no credentials (2), unreachable (75), ...
+        raise aws_error(exc, f"results-store secret {secret_id!r}") from None
     secret = response.get("SecretString")
     if not isinstance(secret, str):
         raise ConfigError(f"results-store secret {secret_id!r} has no SecretString")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from worker.errors import ConfigError, IntegrityError, UnsafeArchiveError
+from worker.fetch import fetch_verified
 from worker.params import ArtifactRef
 from worker.storage import ProgressCallback, open_object
 from worker.storage.base import HashingReader
@@ -69,21 +70,26 @@ def fetch_dataset(
         sha = (entry / _MARKER).read_text().strip()
         return Dataset(top, sha, ref.uri, cached=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".incoming-"))
-    try:
-        with store.open_read(key) as raw:
-            digest = extract_stream(raw, compression_of(key), staging, progress)
-        expected = ref.sha256 or info.sha256
-        if expected is not None and digest != expected:
-            raise IntegrityError(f"dataset {ref.uri}: sha256 {digest} != expected {expected}")
-        (staging / _MARKER).write_text(digest + "\n")
-        if entry.exists():  # another job on this host finished first
-            shutil.rmtree(staging)
-        else:
-            staging.rename(entry)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    def stream_into_cache() -> str:
+        staging = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".incoming-"))
+        try:
+            with store.open_read(key) as raw:
+                digest = extract_stream(raw, compression_of(key), staging, progress)
+            expected = ref.sha256 or info.sha256
+            if expected is not None and digest != expected:
+                raise IntegrityError(f"dataset {ref.uri}: sha256 {digest} != expected {expected}")
+            (staging / _MARKER).write_text(digest + "\n")
+            if entry.exists():  # another job on this host finished first
+                shutil.rmtree(staging)
+            else:
+                staging.rename(entry)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return digest
+
+    digest = fetch_verified(stream_into_cache)
     top = _single_child(entry)
     log.info("dataset %s extracted to %s", ref.uri, top)
     return Dataset(top, digest, ref.uri, cached=False)

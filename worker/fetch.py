@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
-from worker.errors import ConfigError, NotFoundError
+from worker.errors import ConfigError, IntegrityError, NotFoundError
 from worker.params import ArtifactRef, JobParameters, parameters_from_json
 from worker.storage import open_object
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def fetch_parameters(uri: str) -> JobParameters:
@@ -22,6 +26,22 @@ def fetch_parameters(uri: str) -> JobParameters:
     return parameters_from_json(raw, source=uri)
 
 
+def fetch_verified(download: Callable[[], T]) -> T:
+    """``download()``, once more when its checksum did not match (a garbled transfer); a
+    second mismatch means the stored object is wrong: :class:`IntegrityError`, not retried."""
+    try:
+        return download()
+    except IntegrityError as exc:
+        log.warning("%s; downloading it once more", exc)
+    try:
+        return download()
+    except IntegrityError as exc:
+        raise IntegrityError(
+            f"{exc} (twice): the stored object is wrong; upload it again (invoke schedule "
+            "re-uploads changed artifacts) instead of retrying the job"
+        ) from None
+
+
 def fetch_artifacts(artifacts: Mapping[str, ArtifactRef], dest: Path) -> dict[str, Path]:
     """Download every artifact into ``dest/<name>/<file>``; raises IntegrityError on mismatch."""
     paths = {}
@@ -29,7 +49,9 @@ def fetch_artifacts(artifacts: Mapping[str, ArtifactRef], dest: Path) -> dict[st
         store, key = open_object(ref.uri)
         target = dest / name / key.rpartition("/")[2]
         try:
-            store.get_file(key, target, expected_sha256=ref.sha256)
+            fetch_verified(
+                functools.partial(store.get_file, key, target, expected_sha256=ref.sha256)
+            )
         except NotFoundError:
             raise ConfigError(f"artifacts.{name}: nothing at {ref.uri}") from None
         log.info("fetched artifact %s (%d bytes, sha256 %s)", name, ref.size, ref.sha256)

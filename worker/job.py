@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -202,19 +203,56 @@ def _enum(cls: type[enum.StrEnum]) -> Callable[[Any], Any]:
     return convert
 
 
-def _int(minimum: int) -> Callable[[Any], int]:
+#: Upper bounds of the counts: far beyond any real benchmark, small enough that a typo
+#: (``10**24``) is caught before a job runs for ever.
+MAX_ITERATIONS = 1_000_000
+MAX_FORKS = 1_000
+MAX_DURATION_SECONDS = 7 * 24 * 3600
+
+
+def _int(minimum: int, maximum: int) -> Callable[[Any], int]:
     def convert(raw: Any) -> int:
-        if isinstance(raw, bool):
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
             raise ValueError(f"{raw!r} is not a whole number")
+        text = str(raw).strip()
+        if len(text) > 20:
+            raise ValueError(f"{text[:20]!r}... is not a whole number up to {maximum}")
         try:
-            value = int(str(raw).strip())
+            value = int(raw) if isinstance(raw, float) else int(text)
         except ValueError:
             raise ValueError(f"{raw!r} is not a whole number") from None
         if value < minimum:
             raise ValueError(f"{value} is below the minimum of {minimum}")
+        if value > maximum:
+            raise ValueError(f"{value} is above the maximum of {maximum}")
         return value
 
     return convert
+
+
+def _command_line(raw: Any) -> str:
+    """Text that is split like a shell command line: an unclosed quote is found now, not when
+    the job runs."""
+    text = _text(raw)
+    try:
+        shlex.split(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid command line ({exc})") from None
+    return text
+
+
+#: Dataset (database) names, as the macro tool reads them: no spaces, no path separators.
+_DB_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
+
+
+def _db_name(raw: Any) -> str:
+    text = _text(raw)
+    if text and not _DB_NAME_RE.match(text):
+        raise ValueError(
+            f"{text!r} is not a database name: 1-63 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return text
 
 
 def _text(raw: Any) -> str:
@@ -316,11 +354,19 @@ FIELDS: tuple[Field, ...] = (
     Field("db_edition", "COMMUNITY or ENTERPRISE", _enum(DbEdition)),
     Field("jvm", "path of the java binary that runs the benchmark", _text),
     Field("profilers", "comma list of profilers, each NAME or NAME(k=v,...)", _profilers),
-    Field("warmup_count", "warmup iterations", _int(0), required=True),
-    Field("measurement_count", "measurement iterations", _int(1), required=True),
-    Field("min_measurement_duration", "minimum measurement duration, seconds", _int(0)),
-    Field("max_measurement_duration", "maximum measurement duration, seconds", _int(1)),
-    Field("forks", "separate JVM processes; 0 = in-process", _int(0)),
+    Field("warmup_count", "warmup iterations", _int(0, MAX_ITERATIONS), required=True),
+    Field("measurement_count", "measurement iterations", _int(1, MAX_ITERATIONS), required=True),
+    Field(
+        "min_measurement_duration",
+        "minimum measurement duration, seconds",
+        _int(0, MAX_DURATION_SECONDS),
+    ),
+    Field(
+        "max_measurement_duration",
+        "maximum measurement duration, seconds",
+        _int(1, MAX_DURATION_SECONDS),
+    ),
+    Field("forks", "separate JVM processes; 0 = in-process", _int(0, MAX_FORKS)),
     Field("time_unit", "unit of the results", _enum(TimeUnit)),
     Field("runtime", "Cypher runtime", _enum(Runtime)),
     Field("planner", "Cypher planner", _enum(Planner)),
@@ -331,7 +377,7 @@ FIELDS: tuple[Field, ...] = (
         required_for=frozenset({Tool.MACRO}),
     ),
     Field("error_policy", "what a failing benchmark does", _enum(ErrorPolicy)),
-    Field("jvm_args", "JVM arguments of the benchmarked JVM", _text),
+    Field("jvm_args", "JVM arguments of the benchmarked JVM", _command_line),
     Field(
         "neo4j_deployment",
         "'embedded' or 'server:<path or URI of the product archive>'",
@@ -348,11 +394,16 @@ FIELDS: tuple[Field, ...] = (
     Field("teamcity_build", "CI build id " + _PROVENANCE, _text, required=True),
     Field("parent_teamcity_build", "parent CI build id", _text, required=True),
     Field("triggered_by", "who or what triggered the run", _name, required=True),
-    Field("db_name", "dataset name", _text, required_for=frozenset({Tool.MACRO})),
+    Field(
+        "db_name",
+        "dataset (database) name, e.g. accesscontrol",
+        _db_name,
+        required_for=frozenset({Tool.MACRO}),
+    ),
     Field("dataset", "dataset archive (.tar.gz or .tar.zst): path or URI", _text),
     Field("artifacts", "logical artifact name -> path or URI", _mapping),
     Field("commands", "command tool: benchmark name -> command line", _mapping),
-    Field("jmh_args", "jmh tool: extra JMH options, e.g. '-r 1s -w 1s'", _text),
+    Field("jmh_args", "jmh tool: extra JMH options, e.g. '-r 1s -w 1s'", _command_line),
     Field("jmh_profilers", "jmh tool: comma list of JMH profilers (-prof)", _list),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
@@ -459,10 +510,25 @@ def _check_consistency(values: Mapping[str, Any]) -> list[str]:
         for name in REQUIRED_ARTIFACTS[tool]:
             if name not in artifacts:
                 problems.append(f"artifacts.{name}: required by the {tool.value} tool")
+    if tool == Tool.MACRO and "db_name" in values and not values["db_name"]:
+        problems.append("db_name (--db-name): required by the macro tool; dataset (database) name")
     if tool == Tool.COMMAND and not values.get("commands"):
         problems.append("commands: the command tool needs at least one 'name = command line'")
     if tool != Tool.COMMAND and values.get("commands"):
         problems.append(f"commands: only the command tool takes commands, not {tool}")
+    commands: Mapping[str, str] = values.get("commands", {})
+    for name, line in commands.items():
+        try:
+            if not shlex.split(line):
+                problems.append(f"commands.{name}: empty command line")
+        except ValueError as exc:
+            problems.append(f"commands.{name}: {line!r} is not a valid command line ({exc})")
+    unknown = [q for q in values.get("queries", ()) if commands and q not in commands]
+    if tool == Tool.COMMAND and unknown:
+        problems.append(
+            f"queries (--queries): {', '.join(unknown)} not among the job's commands "
+            f"({', '.join(commands)})"
+        )
     return problems
 
 

@@ -17,12 +17,24 @@ import yaml
 from worker.errors import ConfigError
 from worker.job import FIELDS, Job, parse_job
 
+#: A job file is a few KiB; anything this large is not one.
+MAX_JOB_FILE_BYTES = 1024 * 1024
+
 
 def read_job_file(path: Path) -> dict[str, Any]:
-    """The raw table of a job file; ConfigError when it is missing or malformed."""
+    """The raw table of a job file; ConfigError when it is missing, unreadable or malformed."""
     if not path.is_file():
         raise ConfigError(f"job file {path}: no such file")
-    text = path.read_text()
+    try:
+        if path.stat().st_size > MAX_JOB_FILE_BYTES:
+            raise ConfigError(f"job file {path}: larger than {MAX_JOB_FILE_BYTES} bytes")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"job file {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"job file {path}: cannot be read ({exc.strerror})") from None
     try:
         if path.suffix == ".toml":
             data: Any = tomllib.loads(text)

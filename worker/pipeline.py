@@ -21,12 +21,13 @@ from worker import provenance
 from worker.contract import (
     INTERRUPTED_FILE,
     RESULTS_FILE,
+    RESULTS_STORE_PENDING,
     TOOL_LOG_FILE,
     WORKER_LOG_FILE,
     ExitCode,
 )
 from worker.dataset import fetch_dataset
-from worker.errors import BenchInfraError
+from worker.errors import BenchInfraError, TransientError
 from worker.fetch import fetch_artifacts, fetch_parameters
 from worker.interrupt import STOP, JobInterruptedError
 from worker.job import ErrorPolicy, Tool
@@ -265,7 +266,13 @@ def _provenance(params: JobParameters, dataset_sha: str | None) -> dict[str, Any
 def _store_results(
     params: JobParameters, opts: WorkerOptions, document: dict[str, Any], report: JobReport
 ) -> None:
-    """Object store first (durable), then the results store."""
+    """Object store first (durable), then the results store.
+
+    Once ``results.json`` is safe, a results-store outage must not make Batch run the whole
+    benchmark again (exit 75 would): the job ends with its own verdict, a warning and the
+    ``RESULTS_STORE_PENDING`` marker (a log line and an object next to ``results.json``) so
+    ``invoke results-sync`` replays the document later.
+    """
     from worker.resultsdb.factory import open_results_store  # imports a driver: not at start
 
     results = open_store(params.results_uri)
@@ -274,14 +281,34 @@ def _store_results(
             RESULTS_FILE, dump_document(document), content_type="application/json"
         )
         log.info("results document written to %s", info.uri)
+    except BenchInfraError as exc:
+        _results_not_stored(params, report, exc)
+        return
+    try:
         with open_results_store(params.results_store, workspace=opts.workspace) as store:
             store.write_document(document)
         log.info("results stored in the results store")
+    except TransientError as exc:
+        message = (
+            f"{RESULTS_STORE_PENDING}: the results store is unavailable ({exc}); the results "
+            f"are safe in {info.uri}: replay them with invoke results-sync --results-uri "
+            f"{params.results_uri.rsplit('/', 2)[0]} --run-id {params.run_id}"
+        )
+        log.warning("%s", message)
+        report.messages.append(message)
+        try:
+            results.put_bytes(RESULTS_STORE_PENDING, (message + "\n").encode())
+        except BenchInfraError as marker_exc:
+            log.warning("could not write the %s marker: %s", RESULTS_STORE_PENDING, marker_exc)
     except BenchInfraError as exc:
-        log.error("storing results failed: %s", exc)
-        report.messages.append(str(exc))
-        if params.job.error_policy != ErrorPolicy.IGNORE and report.exit_code == ExitCode.OK:
-            report.exit_code = exc.exit_code
+        _results_not_stored(params, report, exc)
+
+
+def _results_not_stored(params: JobParameters, report: JobReport, exc: BenchInfraError) -> None:
+    log.error("storing results failed: %s", exc)
+    report.messages.append(str(exc))
+    if params.job.error_policy != ErrorPolicy.IGNORE and report.exit_code == ExitCode.OK:
+        report.exit_code = exc.exit_code
 
 
 def _upload_logs(

@@ -83,8 +83,9 @@ def test_wrong_credentials_give_a_clear_error(
     reference = f"{auth_registry.address}/benchmarks-worker:openjdk_17_auth"
     client.images.get(worker_image).tag(reference)
     wrong = images.RegistryAuth(auth_registry.address, "bench", "wrong-password")
-    with pytest.raises(ImageError, match="refused the login of user 'bench'"):
+    with pytest.raises(ImageError, match="refused the login of user 'bench'") as caught:
         images.push_image(client, reference, auth=wrong)
+    assert caught.value.exit_code == 2  # the user's to fix
     right = images.RegistryAuth(auth_registry.address, "bench", "right-password")
     assert images.push_image(client, reference, auth=right).digest.startswith("sha256:")
 
@@ -95,8 +96,9 @@ def test_push_without_credentials_fails_from_the_stream(
     client = docker_engine.client()
     reference = f"{auth_registry.address}/benchmarks-worker:openjdk_17_noauth"
     client.images.get(worker_image).tag(reference)
-    with pytest.raises(ImageError, match=r"push of .* failed"):
+    with pytest.raises(ImageError, match=r"push of .* failed") as caught:
         images.push_image(client, reference)
+    assert caught.value.exit_code == 2, caught.value  # no credentials: the user's to fix
 
 
 def test_build_worker_task_exits_non_zero_on_wrong_credentials(
@@ -118,8 +120,9 @@ def test_build_worker_task_exits_non_zero_on_wrong_credentials(
         env=env,
         timeout=900,
     )
-    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.returncode == 2, result.stderr[-2000:]
     assert "refused the login of user 'bench'" in result.stderr
+    assert "building wheels" not in result.stderr  # refused before building anything
     assert "wrong-password" not in result.stderr + result.stdout
 
 

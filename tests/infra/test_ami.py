@@ -15,8 +15,8 @@ import pytest
 from invoke.context import MockContext
 from invoke.exceptions import Exit
 
-import tasks
 from scheduler import ami
+from scheduler.tasks import infrastructure as tasks
 from tests.services.moto import MotoServer
 from worker import aws
 from worker.errors import ConfigError, NotFoundError

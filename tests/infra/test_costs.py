@@ -17,9 +17,9 @@ from botocore.stub import Stubber
 from invoke.context import MockContext
 from invoke.exceptions import Exit
 
-import tasks
 from scheduler import costs
 from scheduler.costs import GroupBy
+from scheduler.tasks import infrastructure as tasks
 from tests.services.moto import MotoServer
 from worker import aws as aws_clients
 

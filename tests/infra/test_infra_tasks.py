@@ -10,8 +10,8 @@ import pytest
 from invoke.context import MockContext
 from invoke.exceptions import Exit
 
-import tasks
 from scheduler import stack
+from scheduler.tasks import infrastructure as tasks
 from tests.infra.conftest import Network
 
 PASSWORD = "pw-from-the-environment"

@@ -50,6 +50,11 @@ def test_example_job_end_to_end_stores_every_sample(tmp_path: Path, benchmarks_j
     recordings = doc["benchmarks"][0]["recordings"]
     assert any("/gc-" in r and r.endswith(".log") for r in recordings)
     assert any(r.endswith(".jfr") for r in recordings)
+    # each @Param set keeps its own recordings (one JMH run each), not copies of all of them
+    by_size = {b["params"]["size"]: b["recordings"] for b in doc["benchmarks"]}
+    assert all(f"[size={size}]/" in r for size, recs in by_size.items() for r in recs)
+    for recs in by_size.values():  # one GC log per forked JVM of this set (2 forks), no more
+        assert len([r for r in recs if "/gc-" in r and r.endswith(".log")]) == 2
     _assert_score_error_matches_jmh(tmp_path, metrics)
 
 

@@ -197,6 +197,7 @@ def test_macro_tool_gets_the_original_command_line(
     assert doc["provenance"]["dataset"]["sha256"]
     tool_log = (Path(result.reports[0].results_uri) / "logs" / "tool.log").read_text()
     assert "run-workload --workload accesscontrol" in tool_log
+    assert "--db-name accesscontrol " in tool_log
     assert "macro-password-123" not in tool_log
 
 

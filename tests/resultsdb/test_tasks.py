@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from invoke import Context, Exit
 
-import tasks
+from scheduler.tasks import runs as tasks
 from tests.resultsdb.documents import make_benchmarks, make_document
 from worker.results import dump_document
 from worker.storage.local import LocalStore

@@ -14,6 +14,8 @@ from scheduler.batch import BatchClient, JobStatus
 from scheduler.errors import BatchError
 from scheduler.logs import LogStreamMissingError, iter_job_log
 from scheduler.watch import iter_updates
+from worker.contract import ExitCode
+from worker.errors import ConfigError
 
 
 @pytest.fixture
@@ -49,18 +51,27 @@ def test_a_throttled_submit_gives_up_with_a_clear_error(raw: tuple[Any, Stubber]
             stub.add_response("list_jobs", {"jobSummaryList": []}, listed)
         stub.add_client_error("submit_job", "ThrottlingException", http_status_code=400)
     sleeps: list[float] = []
-    with pytest.raises(BatchError, match="submit_job failed: ThrottlingException"):
+    with pytest.raises(BatchError, match="submit_job failed: ThrottlingException") as err:
         BatchClient(client, sleep=sleeps.append, submit_attempts=3).submit_job(request)
     assert sleeps == [1.0, 2.0]
+    assert err.value.exit_code == ExitCode.TRANSIENT  # worth a retry: exit 75
 
 
 def test_client_errors_are_not_retried(raw: tuple[Any, Stubber]) -> None:
     client, stub = raw
     stub.add_client_error("terminate_job", "ClientException", "no such job", 400)
     sleeps: list[float] = []
-    with pytest.raises(BatchError, match="no such job"):
+    with pytest.raises(ConfigError, match="no such job") as err:
         BatchClient(client, sleep=sleeps.append).terminate_job("x", "because")
     assert sleeps == []
+    assert err.value.exit_code == ExitCode.BAD_CONFIG  # an unknown id is the user's to fix
+
+
+def test_other_errors_stay_batch_errors(raw: tuple[Any, Stubber]) -> None:
+    client, stub = raw
+    stub.add_client_error("terminate_job", "SomethingNew", "odd", 300)
+    with pytest.raises(BatchError, match="odd"):
+        BatchClient(client, sleep=lambda _: None).terminate_job("x", "because")
 
 
 def test_describe_jobs_asks_in_chunks_of_100(raw: tuple[Any, Stubber]) -> None:
@@ -140,3 +151,62 @@ def test_logs_page_to_the_end_and_say_when_the_stream_is_missing(
     stub.add_response("describe_jobs", {"jobs": [job("b", "RUNNABLE")]})
     with pytest.raises(LogStreamMissingError, match=r"has no log stream yet.*--follow"):
         list(iter_job_log("b", batch=BatchClient(client), logs=logs))
+
+
+def _run_with_manifest(tmp_path: Any) -> Any:
+    import json as json_
+
+    from worker.storage.local import LocalStore
+
+    store = LocalStore(str(tmp_path / "store"))
+    manifest = {
+        "run_id": "r1",
+        "jobs": [{"test_run_id": "t1", "name": "name-a"}],
+        "batch": {"job_queue": "q", "job_ids": {"t1": "a"}},
+    }
+    store.put_bytes("runs/r1/manifest.json", json_.dumps(manifest).encode())
+    return store
+
+
+def test_watch_run_follows_the_manifest_and_keeps_job_records(
+    raw: tuple[Any, Stubber], tmp_path: Any
+) -> None:
+    from scheduler.watch import watch_run
+
+    client, stub = raw
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNING")]})
+    stub.add_response("describe_jobs", {"jobs": [job("a", "SUCCEEDED", stoppedAt=5)]})
+    store = _run_with_manifest(tmp_path)
+    updates: list[Any] = []
+    written: list[Any] = []
+    result = watch_run(
+        BatchClient(client), store, "r1", on_update=updates.append, write_jobs=written.extend,
+        interval=1.0, sleep=lambda _: None,
+    )  # fmt: skip
+    assert result.succeeded and [u.jobs["a"].status.value for u in updates] == [
+        "RUNNING", "SUCCEEDED",
+    ]  # fmt: skip
+    assert [(r.job_id, r.test_run_id, r.status) for r in written] == [("a", "t1", "SUCCEEDED")]
+    assert b'"status": "SUCCEEDED"' in store.get_bytes("runs/r1/jobs.json")
+
+
+def test_watch_run_keeps_the_records_when_interrupted(
+    raw: tuple[Any, Stubber], tmp_path: Any
+) -> None:
+    from scheduler.watch import watch_run
+
+    client, stub = raw
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNING")]})
+    store = _run_with_manifest(tmp_path)
+    written: list[Any] = []
+
+    def ctrl_c(_: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        watch_run(
+            BatchClient(client), store, "r1", on_update=lambda _: None,
+            write_jobs=written.extend, sleep=ctrl_c,
+        )  # fmt: skip
+    assert [r.status for r in written] == ["RUNNING"]
+    assert b'"status": "RUNNING"' in store.get_bytes("runs/r1/jobs.json")

@@ -69,6 +69,7 @@ def test_macro_command_line_is_the_originals(tmp_path: Path) -> None:
         "--teamcity-build": "5531608",
         "--parent-teamcity-build": "5519409",
         "--triggered-by": "new_infra",
+        "--db-name": "accesscontrol",
         "--db-dir": str(tmp_path / "db"),
         "--neo4j-config": str(tmp_path / "neo4j.conf"),
         "--work-dir": str(tmp_path / "work"),
@@ -181,3 +182,32 @@ def test_statistics() -> None:
     assert summary["perc_50"] == 2.5 and summary["count"] == 4
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 25) == 2.0
     assert summarise([7.0])["error"] == 0.0
+
+
+def test_jmh_listing_gives_every_param_combination() -> None:
+    listing = (
+        "Benchmarks: \n"
+        "a.B.plain\n"
+        "a.C.lookup\n"
+        '  param "size" = {100, 10000}\n'
+        '  param "kind" = {hash, tree}\n'
+    )
+    assert jmh.parse_listing(listing) == [
+        ("a.B.plain", [()]),
+        (
+            "a.C.lookup",
+            [
+                (("size", "100"), ("kind", "hash")),
+                (("size", "100"), ("kind", "tree")),
+                (("size", "10000"), ("kind", "hash")),
+                (("size", "10000"), ("kind", "tree")),
+            ],
+        ),
+    ]
+
+
+def test_jmh_runs_one_parameter_set_per_invocation(tmp_path: Path) -> None:
+    job = command_job(tool="jmh", commands={}, artifacts={"benchmarks": "b.jar"})
+    ctx = context(job, tmp_path)
+    argv = jmh.build_command(ctx, "a.C.lookup", tmp_path / "o", tmp_path / "r", (("size", "100"),))
+    assert argv[argv.index("-p") + 1] == "size=100"

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from worker.errors import ConfigError
+
+#: The most rows one query returns (``compare`` reads whole test runs).
+MAX_LIMIT = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,6 +26,21 @@ class ResultsFilter:
     #: ISO date or timestamp; runs started at or after it.
     since: str | None = None
     limit: int = 1000
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 1 <= self.limit <= MAX_LIMIT:
+            problems.append(f"limit (--limit): {self.limit} is not between 1 and {MAX_LIMIT}")
+        if self.since is not None:
+            try:
+                dt.datetime.fromisoformat(self.since)
+            except ValueError:
+                problems.append(
+                    f"since (--since): {self.since!r} is not an ISO date or timestamp, e.g. "
+                    "2026-01-31 or 2026-01-31T12:00:00+00:00"
+                )
+        if problems:
+            raise ConfigError(problems)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from worker import aws
-from worker.errors import IntegrityError, NotFoundError, TransientError
+from worker.errors import IntegrityError, NotFoundError, TransientError, aws_error
 from worker.storage.base import CHUNK, ObjectInfo, ProgressCallback, Store, sha256_file
 
 #: Object metadata key holding the content's sha256 (``x-amz-meta-sha256``).
@@ -55,9 +55,8 @@ def _wrap(exc: Exception, what: str) -> Exception:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
             return NotFoundError(f"{what}: access denied ({code}); check the AWS credentials")
-        return TransientError(f"{what}: {code or exc}")
-    if isinstance(exc, BotoCoreError):
-        return TransientError(f"{what}: {exc}")
+    if isinstance(exc, (ClientError, BotoCoreError)):
+        return aws_error(exc, what)  # 75 only for what a retry can fix
     return exc
 
 

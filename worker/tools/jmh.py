@@ -16,19 +16,27 @@ from typing import Any
 
 from worker.errors import ConfigError
 from worker.job import ErrorPolicy
+from worker.recordings import safe_key
 from worker.results import BenchmarkFailure, BenchmarkResult
 from worker.tools.base import ToolAdapter, ToolContext, ToolOutcome, run_process
 
 _JMH_UNITS = {"NANOSECONDS": "ns", "MICROSECONDS": "us", "MILLISECONDS": "ms", "SECONDS": "s"}
 
 
+#: One JMH parameter set: ``@Param`` name -> value (empty for a benchmark without params).
+ParamSet = tuple[tuple[str, str], ...]
+_PARAM_RE = re.compile(r'^\s+param "([^"]+)" = \{(.*)\}$')
+
+
 def list_benchmarks(
     java: str, jar: Path, includes: tuple[str, ...], env: dict[str, str]
-) -> list[str]:
-    """Benchmarks of the jar matching the include patterns (JMH regexes), in JMH's order."""
+) -> list[tuple[str, list[ParamSet]]]:
+    """Benchmarks of the jar matching the include patterns (JMH regexes), in JMH's order,
+    each with its ``@Param`` combinations (``-lp``: one JMH run per combination keeps each
+    parameter set's recordings apart)."""
     try:
         done = subprocess.run(
-            [java, "-jar", str(jar), "-l", *includes],
+            [java, "-jar", str(jar), "-lp", *includes],
             capture_output=True,
             text=True,
             env=env,
@@ -40,19 +48,43 @@ def list_benchmarks(
     if done.returncode != 0:
         raise ConfigError(
             f"artifacts.benchmarks: {jar.name} is not a JMH benchmarks jar "
-            f"(java -jar {jar.name} -l exited {done.returncode}: {done.stderr.strip()[-300:]})"
+            f"(java -jar {jar.name} -lp exited {done.returncode}: {done.stderr.strip()[-300:]})"
         )
-    lines = done.stdout.splitlines()
+    return parse_listing(done.stdout)
+
+
+def parse_listing(text: str) -> list[tuple[str, list[ParamSet]]]:
+    """JMH's ``-lp`` output: benchmark names, each followed by its ``param "x" = {a, b}``."""
+    lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("Benchmarks:")), None)
     if start is None:
         return []
-    return [line.strip() for line in lines[start + 1 :] if line.strip()]
+    found: list[tuple[str, dict[str, list[str]]]] = []
+    for line in lines[start + 1 :]:
+        match = _PARAM_RE.match(line)
+        if match and found:
+            found[-1][1][match.group(1)] = [v.strip() for v in match.group(2).split(",")]
+        elif line.strip() and not line[0].isspace():
+            found.append((line.strip(), {}))
+    return [(name, param_sets(params)) for name, params in found]
+
+
+def param_sets(params: dict[str, list[str]]) -> list[ParamSet]:
+    """Every combination of the parameters' values, in JMH's order."""
+    sets: list[ParamSet] = [()]
+    for name, values in params.items():
+        sets = [(*s, (name, value)) for s in sets for value in values]
+    return sets
 
 
 def build_command(
-    ctx: ToolContext, benchmark: str, result_file: Path, recordings: Path
+    ctx: ToolContext,
+    benchmark: str,
+    result_file: Path,
+    recordings: Path,
+    params: ParamSet = (),
 ) -> list[str]:
-    """The JMH command line of one benchmark."""
+    """The JMH command line of one benchmark and one parameter set."""
     job = ctx.job
     jvm_args = [*shlex.split(job.jvm_args), *ctx.profilers.jvm_args(recordings)]
     argv = [job.jvm]
@@ -79,6 +111,8 @@ def build_command(
     ]
     if job.forks > 0 and jvm_args:
         argv += ["-jvmArgs", " ".join(jvm_args)]
+    for name, value in params:
+        argv += ["-p", f"{name}={value}"]
     for profiler in job.jmh_profilers:
         argv += ["-prof", profiler]
     argv += shlex.split(job.jmh_args)
@@ -123,25 +157,37 @@ class JmhTool(ToolAdapter):
                 f"queries: no benchmark of {jar.name} matches {list(job.queries) or 'anything'}"
             )
         outcome = ToolOutcome()
-        for benchmark in benchmarks:
-            short = short_name(benchmark)
-            recordings = ctx.recordings_dir / short
-            result_file = ctx.work_dir / f"jmh-{short}.json"
-            argv = build_command(ctx, benchmark, result_file, recordings)
-            with ctx.profilers.sampling(recordings):
-                code = run_process(argv, ctx)
-            parsed = _read(result_file, job.workload)
-            if code != 0 or not parsed:
-                outcome.failures.append(
-                    BenchmarkFailure(short, f"JMH exited {code} for {benchmark}; see tool.log")
-                )
-                if job.error_policy == ErrorPolicy.FAIL:
-                    break
-                continue
-            for result in parsed:
-                outcome.benchmarks.append(result)
-                outcome.recordings[result.key] = recordings
+        for benchmark, sets in benchmarks:
+            for params in sets:
+                if not self._run_one(ctx, benchmark, params, outcome):
+                    return outcome
         return outcome
+
+    @staticmethod
+    def _run_one(ctx: ToolContext, benchmark: str, params: ParamSet, outcome: ToolOutcome) -> bool:
+        """Run one benchmark with one parameter set; False when the error policy stops."""
+        job = ctx.job
+        short = short_name(benchmark)
+        label = ",".join(f"{k}={v}" for k, v in params)
+        recordings = ctx.recordings_dir / short
+        if params:  # each parameter set records on its own
+            recordings = recordings / safe_key(label)
+        suffix = f"-{safe_key(label)}" if params else ""
+        result_file = ctx.work_dir / f"jmh-{short}{suffix}.json"
+        argv = build_command(ctx, benchmark, result_file, recordings, params)
+        with ctx.profilers.sampling(recordings):
+            code = run_process(argv, ctx)
+        parsed = _read(result_file, job.workload)
+        if code != 0 or not parsed:
+            where = f"{benchmark} [{label}]" if params else benchmark
+            outcome.failures.append(
+                BenchmarkFailure(short, f"JMH exited {code} for {where}; see tool.log")
+            )
+            return job.error_policy != ErrorPolicy.FAIL
+        for result in parsed:
+            outcome.benchmarks.append(result)
+            outcome.recordings[result.key] = recordings
+        return True
 
 
 def _read(path: Path, group: str) -> list[BenchmarkResult]:

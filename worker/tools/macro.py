@@ -54,6 +54,7 @@ def build_command(ctx: ToolContext, result_file: Path) -> list[str]:
         ("--teamcity-build", job.teamcity_build),
         ("--parent-teamcity-build", job.parent_teamcity_build),
         ("--triggered-by", job.triggered_by),
+        ("--db-name", job.db_name),
         ("--db-dir", str(ctx.dataset)),
         ("--neo4j-config", str(ctx.artifacts["neo4j-config"])),
         ("--work-dir", str(ctx.work_dir)),

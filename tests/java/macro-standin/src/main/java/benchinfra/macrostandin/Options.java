@@ -46,7 +46,7 @@ final class Options {
             "runtime", "planner", "execution-mode", "error-policy", "jvm-args",
             "neo4j-deployment", "neo4j-commit", "neo4j-version", "neo4j-branch",
             "neo4j-branch-owner", "tool-commit", "tool-branch", "tool-branch-owner",
-            "teamcity-build", "parent-teamcity-build", "triggered-by", "db-dir",
+            "teamcity-build", "parent-teamcity-build", "triggered-by", "db-name", "db-dir",
             "neo4j-config", "work-dir", "results-path");
     private static final List<String> OPTIONAL =
             List.of("queries", "results-store-uri", "results-store-user");
@@ -76,6 +76,7 @@ final class Options {
     String jvmArgs;
     String neo4jDeployment;
     Map<String, String> provenance = new LinkedHashMap<>();
+    String dbName;
     Path dbDir;
     Path neo4jConfig;
     Path workDir;
@@ -246,6 +247,10 @@ final class Options {
             provenance.put(name, text(raw, name));
         }
 
+        dbName = text(raw, "db-name");
+        if (dbName != null && !dbName.isBlank() && !NAME.matcher(dbName).matches()) {
+            problem("--db-name '" + dbName + "' is not a database name (letters, digits, _ . -)");
+        }
         String dir = raw.get("db-dir");
         if (dir != null && !dir.isBlank()) {
             dbDir = Paths.get(dir);
