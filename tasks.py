@@ -872,7 +872,7 @@ def _sandbox_dir(c: Context) -> Path:
 )
 def sandbox_up(c: Context, image: str | None = None) -> None:
     """Start a local AWS (moto server, Batch running the worker image) and a registry."""
-    from tests.services.sandbox import start_sandbox
+    from scheduler.sandbox.lifecycle import start_sandbox
 
     with _errors():
         state = start_sandbox(_sandbox_dir(c), image=image, on_line=_err)
@@ -884,7 +884,7 @@ def sandbox_up(c: Context, image: str | None = None) -> None:
 @task
 def sandbox_down(c: Context) -> None:
     """Stop the sandbox's moto server and registry and remove its job containers."""
-    from tests.services.sandbox import stop_sandbox
+    from scheduler.sandbox.lifecycle import stop_sandbox
 
     with _errors():
         for line in stop_sandbox(_sandbox_dir(c)):

@@ -180,11 +180,13 @@ def build_image(
     buildargs: Mapping[str, str] | None = None,
     on_line: OnLine | None = None,
     dockerfile: str = DOCKERFILE,
+    labels: Mapping[str, str] | None = None,
 ) -> str:
     """Build ``dockerfile`` (default the worker's) as ``reference``, streaming the output;
     the image id.
 
-    ``forcerm`` removes intermediate containers even when the build fails.
+    ``forcerm`` removes intermediate containers even when the build fails. ``labels`` mark
+    the image (the sandbox finds what it built by its label).
     """
     stream = client.api.build(
         path=str(repo),
@@ -195,6 +197,7 @@ def build_image(
         forcerm=True,
         decode=True,
         pull=False,
+        labels=dict(labels) if labels else None,
     )
     image_id = _follow_build(stream, on_line, dockerfile)
     log.info("built %s (%s)", reference, image_id)

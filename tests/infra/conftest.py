@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from scheduler.sandbox.moto_server import MotoServer
 from scheduler.stack import Waiter
-from tests.services.moto import MotoServer
 from worker import aws
 
 

@@ -17,7 +17,7 @@ from invoke.exceptions import Exit
 
 import tasks
 from scheduler import ami
-from tests.services.moto import MotoServer
+from scheduler.sandbox.moto_server import MotoServer
 from worker import aws
 from worker.errors import ConfigError, NotFoundError
 

@@ -17,7 +17,7 @@ from invoke.exceptions import Exit
 import tasks
 from scheduler import costs
 from scheduler.costs import GroupBy
-from tests.services.moto import MotoServer
+from scheduler.sandbox.moto_server import MotoServer
 from worker import aws as aws_clients
 
 

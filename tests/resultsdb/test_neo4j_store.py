@@ -9,10 +9,10 @@ import neo4j as driver_api
 import pytest
 
 from scheduler.resultsync import sync_results
+from scheduler.sandbox.processes import free_port
 from tests.resultsdb.conftest import FAST_RETRIES, neo4j_credentials
 from tests.resultsdb.documents import INJECTION_NAME, make_benchmarks, make_document
 from tests.services.neo4j import Neo4jServer
-from tests.services.ports import free_port
 from worker.contract import RESULTS_FILE, Env
 from worker.credentials import StoreCredentials
 from worker.errors import ConfigError, TransientError
