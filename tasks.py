@@ -926,7 +926,8 @@ def results_sync(
         print(to_json(counts))
     else:
         print(
-            f"{counts.written} written, {counts.skipped} skipped, {counts.failed} unreadable "
+            f"{counts.written} written, {counts.already_there} already there, "
+            f"{counts.skipped} skipped, {counts.failed} unreadable "
             f"of {counts.found} results documents under {base}"
         )
     if counts.failed:
