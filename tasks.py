@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -447,6 +448,11 @@ def stack_outputs(c: Context, env: str, json: bool = False) -> None:
         "ssh_cidr": "Who may reach the build instance over SSH (default: 0.0.0.0/0); "
         "give your own address/32",
         "packer": "Packer binary (default: packer on the PATH)",
+        "no_ssh": "Do not connect to the build instance (communicator none, no provisioners): "
+        "registers an AMI with nothing installed. The sandbox's way (on by default there: "
+        "moto starts no instance to reach)",
+        "timeout_minutes": "Stop the build (and Packer's cleanup) after this many minutes "
+        "(default 60)",
     }
 )
 def build_ami(
@@ -459,8 +465,12 @@ def build_ami(
     subnet_id: str | None = None,
     ssh_cidr: str | None = None,
     packer: str = "packer",
+    no_ssh: bool = False,
+    timeout_minutes: float | None = None,
 ) -> None:
     """Build the worker AMI with Packer and print its id (deploy picks it up)."""
+    from scheduler.sandbox.lifecycle import active_state
+
     with _errors():
         manifest_path = Path(manifest) if manifest else ami.MANIFEST_PATH
         extra = {
@@ -474,8 +484,15 @@ def build_ami(
         }
         variables = ami.build_variables(env=env, manifest=manifest_path, commit=commit, extra=extra)
         template_path = Path(template) if template else ami.TEMPLATE_PATH
-        for line in ami.iter_build(template_path, variables, packer=packer):
-            _err(line)
+        if not no_ssh and active_state() is not None:
+            no_ssh = True
+            _err("sandbox: building without SSH (moto starts no instance to connect to)")
+        timeout = float(timeout_minutes) * 60 if timeout_minutes else ami.DEFAULT_TIMEOUT_SECONDS
+        with tempfile.TemporaryDirectory(prefix="packer-") as scratch:
+            if no_ssh:
+                template_path = ami.no_ssh_template(template_path, Path(scratch))
+            for line in ami.iter_build(template_path, variables, packer=packer, timeout=timeout):
+                _err(line)
         print(ami.read_ami_id(manifest_path))
 
 

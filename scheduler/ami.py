@@ -8,10 +8,18 @@ post-processor. The template is JSON so the same file works with Debian's packer
 builder built in) and newer releases (after ``packer plugins install
 github.com/hashicorp/amazon``).
 
-Packer runs through ``sh`` rather than packer-py: ``sh`` streams the output line by line while
-the build runs (an AMI build takes minutes, and CI logs should show progress), passes an
-explicit environment, and reports the exit code; packer-py (``packerpy``) collects the output
-only when the process ends and guesses a binary path that is wrong on Debian.
+``packer build`` runs as a child process in its own process group, its output streamed line
+by line (an AMI build takes minutes, and CI logs should show progress); packer-py
+(``packerpy``) collects the output only when the process ends and guesses a binary path that
+is wrong on Debian. When the build is interrupted (Ctrl-C, the caller stops reading) or runs
+past its timeout, the whole group gets SIGTERM (Packer then deletes the instance, key pair and
+security group it made), and SIGKILL if it has not ended after a grace period: no Packer is
+left running behind the task.
+
+Without SSH (``no_ssh``, and always in the sandbox): moto's EC2 starts no real instance, so
+Packer would wait for SSH forever. :func:`no_ssh_template` writes a variant of the template
+with ``"communicator": "none"`` and no provisioners; the AMI is registered with the real
+template's source AMI filter, volumes, tags and manifest, but nothing is installed on it.
 """
 
 from __future__ import annotations
@@ -19,7 +27,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import signal
+import subprocess
+import threading
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +47,10 @@ AMI_DIR = Path(__file__).resolve().parent.parent / "ami"
 TEMPLATE_PATH = AMI_DIR / "benchmark-worker.json"
 MANIFEST_PATH = AMI_DIR / "manifest.json"
 FILES_DIR = AMI_DIR / "files"
+#: Default limit of one ``packer build`` (an AMI build takes 10-20 minutes on AWS).
+DEFAULT_TIMEOUT_SECONDS = 3600.0
+#: How long Packer may take to clean up after SIGTERM before it is killed.
+STOP_GRACE_SECONDS = 60.0
 
 
 def packer_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -100,24 +117,91 @@ def validate(
     return str(out)
 
 
+def no_ssh_template(template: Path, dest_dir: Path) -> Path:
+    """A variant of ``template`` that never connects to the instance (communicator none, no
+    provisioners): how the sandbox (moto) gets an AMI id. Written to ``dest_dir``."""
+    try:
+        data = json.loads(template.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read packer template {template}: {err}") from err
+    for builder in data.get("builders", []):
+        builder["communicator"] = "none"
+    data.pop("provisioners", None)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    variant = dest_dir / f"{template.stem}.no-ssh.json"
+    variant.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return variant
+
+
+def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
+    """SIGTERM the build's process group, SIGKILL it after ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def iter_build(
     template: Path = TEMPLATE_PATH,
     variables: Mapping[str, str] | None = None,
     *,
     packer: str = "packer",
     env: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    grace: float = STOP_GRACE_SECONDS,
 ) -> Iterator[str]:
-    """Run ``packer build``, yielding its output lines as they come."""
-    cmd = _packer(packer)
-    args = ["build", "-color=false", *_var_args(variables or {}), str(template)]
+    """Run ``packer build``, yielding its output lines as they come.
+
+    Interrupting the caller (or closing the generator) and running past ``timeout`` seconds
+    stop the build's whole process group (see the module docstring).
+    """
+    binary = shutil.which(packer)
+    if binary is None:
+        raise ConfigError(
+            f"packer not found ({packer}): install it (Debian: apt-get install packer)"
+        )
+    args = [binary, "build", "-color=false", *_var_args(variables or {}), str(template)]
     log.info("running packer build %s", template)
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=packer_env(env),
+        start_new_session=True,  # its own group: Ctrl-C reaches us, we stop it in order
+    )
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        timed_out.set()
+        _stop_group(proc, grace)
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
     try:
-        for line in cmd(*args, _iter=True, _bg_exc=False, _err_to_out=True, _env=packer_env(env)):
-            yield str(line).rstrip("\n")
-    except sh.ErrorReturnCode as err:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            yield line.rstrip("\n")
+        code = proc.wait()
+    finally:
+        timer.cancel()
+        _stop_group(proc, grace)  # a no-op when it ended; else interrupted: stop it
+    if timed_out.is_set():
         raise BenchInfraError(
-            f"packer build of {template} failed with exit code {err.exit_code}: see its output"
-        ) from err
+            f"packer build of {template} did not finish within {timeout:.0f}s: stopped it"
+        )
+    if code != 0:
+        raise BenchInfraError(
+            f"packer build of {template} failed with exit code {code}: see its output"
+        )
 
 
 def read_ami_id(manifest: Path = MANIFEST_PATH, *, region: str | None = None) -> str:
