@@ -131,7 +131,7 @@ def run_worker(
         _run_in_image(c, image, job_parameters, job_file, overrides, storage, workspace)
         return
     from scheduler.local import run_locally
-    from scheduler.progress import TransferProgress
+    from scheduler.progress import TransferProgress, local_artifact_bytes
     from scheduler.render import runs_table
     from worker.jobfile import load_job
 
@@ -140,15 +140,19 @@ def run_worker(
         job = load_job(path, job_overrides(job_fields, artifact or []))
         ws = Path(_setting(c, "workspace", workspace))
         ref = _results_store_ref(c)
-        progress = TransferProgress(sys.stderr, "uploading artifacts")
-        run = run_locally(
-            [job],
-            job_dir=path.parent if path else Path.cwd(),
-            workspace=ws,
-            results_store=ref,
-            progress=progress,
-        )
-        progress.close()
+        job_dir = path.parent if path else Path.cwd()
+        progress = TransferProgress("uploading artifacts", local_artifact_bytes([job], job_dir))
+        try:
+            run = run_locally(
+                [job],
+                job_dir=job_dir,
+                workspace=ws,
+                results_store=ref,
+                progress=progress,
+                on_prepared=lambda _plan: progress.close(),
+            )
+        finally:
+            progress.close()
         # the store the worker wrote to: the embedded one unless a store is configured
         with open_results_store(ref, workspace=ws.resolve()) as store:
             rows = [
@@ -590,8 +594,23 @@ def build_worker(
         if not push:
             print(reference)
             return
-        result = images.push_image(client, reference, auth=auth, on_line=_err)
+        result = _push_with_progress(client, reference, auth)
         print(f"{result.reference} {result.digest}")
+
+
+def _push_with_progress(client: Any, reference: str, auth: Any) -> Any:
+    """``images.push_image`` with one progress bar per layer (plain lines off a terminal)."""
+    from scheduler import images
+    from scheduler.progress import LayerProgress, ProgressBoard
+
+    with ProgressBoard() as board:
+        layers = LayerProgress(board)
+        try:
+            return images.push_image(
+                client, reference, auth=auth, on_line=board.write, on_layer=layers
+            )
+        finally:
+            layers.close()
 
 
 @task(
@@ -618,7 +637,7 @@ def build_ci_image(c: Context, tag: str | None = None, push: bool = False) -> No
             client, REPO, reference, on_line=_err, dockerfile=images.BUILD_DOCKERFILE
         )
         if push:
-            result = images.push_image(client, reference, auth=auth, on_line=_err)
+            result = _push_with_progress(client, reference, auth)
             print(f"{result.reference} {result.digest}")
         else:
             print(reference)
@@ -666,7 +685,7 @@ def schedule(
 ) -> None:
     """Validate, upload artifacts once, submit one Batch job per workload; print the run."""
     from scheduler.batch import BatchClient
-    from scheduler.progress import TransferProgress
+    from scheduler.progress import TransferProgress, local_artifact_bytes
     from scheduler.schedule import ScheduleRequest, load_jobs, schedule_run
     from scheduler.submit import resolve_target
     from worker.storage import open_store
@@ -680,7 +699,7 @@ def schedule(
             tuple(workloads or ()),
             int(partitions or 1),
         )
-        load_jobs(request)  # validate before touching AWS
+        jobs, job_dir = load_jobs(request)  # validate before touching AWS
         env = env or _setting(c, "env") or ""
         stack = _stack(c, env, batch_stack)
         batch = BatchClient()
@@ -692,18 +711,20 @@ def schedule(
             batch=batch,
         )
         store = open_store(_storage(c, storage, stack))
-        progress = TransferProgress(sys.stderr, "uploading artifacts")
-        run, uploaded, sent = schedule_run(
-            request,
-            store,
-            target,
-            batch,
-            env=env,
-            timeout_seconds=int(timeout_minutes) * 60 if timeout_minutes else None,
-            attempts=int(attempts) if attempts else None,
-            progress=progress,
-        )
-        progress.close()
+        progress = TransferProgress("uploading artifacts", local_artifact_bytes(jobs, job_dir))
+        try:
+            run, uploaded, sent = schedule_run(
+                request,
+                store,
+                target,
+                batch,
+                env=env,
+                timeout_seconds=int(timeout_minutes) * 60 if timeout_minutes else None,
+                attempts=int(attempts) if attempts else None,
+                progress=progress,
+            )
+        finally:
+            progress.close()
         _err(
             f"artifacts uploaded: {uploaded} ({sent} bytes); queue {target.queue}, "
             f"job definition {target.job_definition}"
@@ -749,6 +770,7 @@ def watch(
     from scheduler.batch import BatchClient
     from scheduler.logs import describe_log_location
     from scheduler.plan import read_manifest
+    from scheduler.progress import ProgressBoard
     from scheduler.render import format_change, jobs_table
     from worker import aws
 
@@ -756,8 +778,9 @@ def watch(
         store = open_store(_storage(c, storage, _stack(c, env, batch_stack)))
         manifest = read_manifest(store, run_id)
         jobs = watching.run_jobs(store, run_id, manifest)
-        live = sys.stderr.isatty()
         states: dict[str, Any] = {}
+        board = ProgressBoard()
+        finished = board.task(f"run {run_id}", total=len(jobs), unit="jobs done")
         try:
             for update in watching.iter_updates(
                 BatchClient(),
@@ -766,10 +789,9 @@ def watch(
                 timeout=float(timeout) if timeout else None,
             ):
                 states = dict(update.jobs)
-                if live:
-                    _err("\x1b[2J\x1b[H" + jobs_table(update.jobs.values()))
                 for change in update.changes:
-                    _err(format_change(change))
+                    board.write(format_change(change))
+                finished(sum(1 for j in states.values() if j.status.done) - finished.done)
         except KeyboardInterrupt:
             _err(
                 f"detached; the jobs keep running. Re-attach with: invoke watch {run_id} "
@@ -777,11 +799,15 @@ def watch(
             )
             raise Exit(code=130) from None
         finally:
+            finished.close(quiet=True)
+            board.close()
             if states:  # like the original: the jobs' records are kept whatever happened
                 watching.record_jobs(store, run_id, states)
                 with _open_results_store(c, **store_options) as results_store:
                     results_store.write_jobs(watching.job_records(manifest, states))
         result = watching.outcome(states)
+        if board.live:
+            _err(jobs_table(result.jobs))
         if json:
             print(to_json(result.jobs))
         region = aws.region()

@@ -44,6 +44,8 @@ _JDK_RE = re.compile(r"^([a-z]+)_(\d+)$")
 
 #: Called with each line of build/push output.
 OnLine = Callable[[str], None]
+#: ``(layer id, status, bytes sent so far, layer size or None)`` during a push.
+OnLayer = Callable[[str, str, int, int | None], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,8 +249,13 @@ def push_image(
     *,
     auth: RegistryAuth | None = None,
     on_line: OnLine | None = None,
+    on_layer: OnLayer | None = None,
 ) -> PushResult:
-    """Push and read the whole stream: docker-py does not raise on a failed push."""
+    """Push and read the whole stream: docker-py does not raise on a failed push.
+
+    ``on_layer(layer, status, current, total)`` sees each layer's bytes as they go (the
+    engine's ``progressDetail``), for a progress display.
+    """
     repository, tag = split_reference(reference)
     if auth is not None:
         login(client, auth)
@@ -259,13 +266,16 @@ def push_image(
         decode=True,
         auth_config=auth.auth_config() if auth else None,
     )
-    digest = _follow_push(stream, reference, on_line)
+    digest = _follow_push(stream, reference, on_line, on_layer)
     log.info("pushed %s as %s", reference, digest)
     return PushResult(reference, digest)
 
 
 def _follow_push(
-    stream: Iterable[Mapping[str, Any]], reference: str, on_line: OnLine | None
+    stream: Iterable[Mapping[str, Any]],
+    reference: str,
+    on_line: OnLine | None,
+    on_layer: OnLayer | None = None,
 ) -> str:
     digest = ""
     last_status: dict[str, str] = {}
@@ -275,6 +285,10 @@ def _follow_push(
             raise ImageError(f"push of {reference} failed: {detail}")
         status = str(chunk.get("status", ""))
         layer = str(chunk.get("id", ""))
+        detail = chunk.get("progressDetail")
+        if on_layer is not None and layer and isinstance(detail, Mapping):
+            current, total = detail.get("current"), detail.get("total")
+            on_layer(layer, status, int(current or 0), int(total) if total else None)
         if status and on_line is not None and last_status.get(layer) != status:
             last_status[layer] = status
             on_line(f"{layer}: {status}" if layer else status)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from scheduler.plan import RunPlan, prepare_run
@@ -37,11 +37,18 @@ def run_locally(
     workspace: Path,
     results_store: ResultsStoreRef | None = None,
     progress: ProgressCallback | None = None,
+    on_prepared: Callable[[RunPlan], None] | None = None,
 ) -> LocalRun:
-    """Prepare the run in ``<workspace>/store`` and run each job in this process, in turn."""
+    """Prepare the run in ``<workspace>/store`` and run each job in this process, in turn.
+
+    ``on_prepared`` is called once the artifacts are stored, before the first job runs (the
+    upload's progress display ends there, not after the benchmark).
+    """
     workspace = workspace.resolve()
     store = open_store(str(workspace / STORE_DIR))
     plan = prepare_run(jobs, store, job_dir=job_dir, results_store=results_store, progress=progress)
+    if on_prepared is not None:
+        on_prepared(plan)
     reports = tuple(
         run_job(WorkerOptions(job.parameters_uri, workspace, job_id=f"local-{uuid.uuid4()}"))
         for job in plan.jobs

@@ -13,9 +13,10 @@ source scripts/lib.sh
 # datasets; packer: `invoke build-ami` and its tests; shellcheck: lints the AMI boot script;
 # docker.io: the engine that builds the worker image and runs moto Batch's job containers;
 # docker-registry: a local registry to push to; debootstrap: makes the base image locally;
-# apache2-utils: htpasswd for the registry with authentication.
+# apache2-utils: htpasswd for the registry with authentication; tmux: the terminal-output tests
+# run commands in a real pseudo-terminal.
 APT_PACKAGES=(sysstat zstd maven openjdk-17-jdk-headless packer shellcheck docker.io
-  docker-registry debootstrap apache2-utils)
+  docker-registry debootstrap apache2-utils tmux)
 ensure_apt_packages "${APT_PACKAGES[@]}"
 [[ "${1:-}" == "--apt-only" ]] && exit 0
 ensure_python_packages "ops,test"

@@ -24,12 +24,13 @@ from worker.contract import (
     Env,
     ExitCode,
 )
-from worker.dataset import fetch_dataset
+from worker.dataset import Dataset, fetch_dataset
 from worker.errors import BenchInfraError
 from worker.fetch import fetch_artifacts, fetch_parameters
 from worker.job import ErrorPolicy, Tool
-from worker.params import JobParameters
+from worker.params import ArtifactRef, JobParameters
 from worker.profilers import ProfilerSet
+from worker.progress import TransferProgress
 from worker.recordings import upload_recordings, upload_tree
 from worker.results import build_document, dump_document
 from worker.storage import open_store
@@ -111,12 +112,23 @@ def run_job(opts: WorkerOptions) -> JobReport:
     return report
 
 
+def _fetch_dataset(ref: ArtifactRef, cache_dir: Path) -> Dataset:
+    """The dataset, with its download and extraction shown as they go (a bar on a terminal,
+    a line every few seconds in a log)."""
+    name = ref.uri.rstrip("/").rsplit("/", 1)[-1]
+    progress = TransferProgress(f"dataset {name} (download + extract)", ref.size or None)
+    try:
+        return fetch_dataset(ref, cache_dir, progress)
+    finally:
+        progress.close()
+
+
 def _execute(params: JobParameters, opts: WorkerOptions, dirs: _Dirs, report: JobReport) -> None:
     started = _now()
     try:
         artifacts = fetch_artifacts(params.artifacts, dirs.artifacts)
         dataset = (
-            fetch_dataset(params.dataset, opts.workspace / "cache" / "datasets")
+            _fetch_dataset(params.dataset, opts.workspace / "cache" / "datasets")
             if params.dataset
             else None
         )
