@@ -347,6 +347,8 @@ def _print_events(events: Iterable[stack.StackEvent], as_json: bool) -> None:
 
 
 def _print_outputs(outputs: dict[str, str], as_json: bool) -> None:
+    if not outputs:
+        _err("the stack has no outputs (no queues, job definitions or bucket to schedule on)")
     if as_json:
         print(json.dumps(outputs, indent=2, sort_keys=True))
     else:
@@ -386,6 +388,8 @@ def deploy(
     json: bool = False,
 ) -> None:
     """Create or update the stack benchmarking-<env> through a change set."""
+    from scheduler.sandbox import deploy as sandbox_deploy
+
     with _errors():
         name = stack_name(env)
         if not stacktemplate.check_template_current():
@@ -405,7 +409,7 @@ def deploy(
             results_db_password=_resolve_password(env, results_db_password),
             image_tag_suffix=image_tag_suffix,
         )
-        _print_events(stack.iter_deploy(request, dry_run=dry_run), json)
+        _print_events(sandbox_deploy.iter_deploy(request, dry_run=dry_run), json)
 
 
 @task(
