@@ -342,7 +342,7 @@ def _print_events(events: Iterable[stack.StackEvent], as_json: bool) -> None:
     for event in events:
         for line in stack_event_lines(event):
             _err(line)
-        if isinstance(event, stack.StackDone):
+        if isinstance(event, stack.StackDone) and event.status != "DELETE_COMPLETE":
             _print_outputs(event.outputs, as_json)
 
 

@@ -45,6 +45,8 @@ class SandboxState:
     #: True when sandbox-up built ``image`` (sandbox-down removes it again).
     built_image: bool = False
     workdir: str = ""
+    #: Extra names the sandbox gave its image (deploy tags it as the stack's ECR images).
+    added_tags: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def endpoint(self) -> str:
@@ -152,6 +154,13 @@ def start_sandbox(
     return state
 
 
+def remember_tags(state: SandboxState, references: list[str]) -> None:
+    """Record extra tags of the sandbox's image, so that sandbox-down removes them."""
+    state.added_tags = sorted(set(state.added_tags) | set(references))
+    path = state_file(Path(state.workdir))
+    path.write_text(json.dumps(dataclasses.asdict(state), indent=2))
+
+
 def _container_endpoint(container: Any) -> str | None:
     for item in container.attrs.get("Config", {}).get("Env") or []:
         key, _, value = str(item).partition("=")
@@ -192,6 +201,13 @@ def stop_sandbox(workdir: Path) -> Iterator[str]:
         for container in sandbox_containers(client, state):
             container.remove(force=True)
             yield f"removed job container {container.name}"
+        for reference in state.added_tags:
+            try:
+                client.images.remove(reference)
+                yield f"removed tag {reference}"
+            except Exception as exc:  # docker.errors.ImageNotFound: already gone
+                if type(exc).__name__ != "ImageNotFound":
+                    raise
         if state.built_image:
             for found in client.images.list(filters={"label": _label(state)}):
                 client.images.remove(found.id, force=True)
