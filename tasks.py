@@ -107,6 +107,8 @@ _with_job_options = _with_options(JOB_FIELD_NAMES)
         "image": "run in this worker image on the local Docker engine, as on Batch",
         "job_parameters": "with --image: URI of an already prepared job-parameters.json",
         "storage": "with --image: storage base (s3://...) the job is prepared in",
+        "verbose": "show the benchmark tool's own output as it runs (else it is kept in the "
+        "job's tool.log, and one line per finished benchmark is shown)",
         **JOB_HELP,
     },
     iterable=["artifact"],
@@ -122,6 +124,7 @@ def run_worker(
     image: str | None = None,
     job_parameters: str | None = None,
     storage: str | None = None,
+    verbose: bool = False,
     **job_fields: Any,
 ) -> None:
     """Run a benchmark job on this machine through the worker (no AWS needed)."""
@@ -150,6 +153,7 @@ def run_worker(
                 results_store=ref,
                 progress=progress,
                 on_prepared=lambda _plan: progress.close(),
+                verbose=verbose,
             )
         finally:
             progress.close()
@@ -167,6 +171,12 @@ def run_worker(
             print(runs_table(rows), file=sys.stderr)
             for report in run.reports:
                 print(f"results: {report.results_uri}", file=sys.stderr)
+                if not verbose:
+                    print(
+                        f"tool output: {report.results_uri.rstrip('/')}/logs/tool.log "
+                        "(--verbose shows it as it runs)",
+                        file=sys.stderr,
+                    )
     if run.exit_code:
         raise Exit(
             "error: " + "; ".join(m for r in run.reports for m in r.messages)

@@ -38,11 +38,14 @@ def run_locally(
     results_store: ResultsStoreRef | None = None,
     progress: ProgressCallback | None = None,
     on_prepared: Callable[[RunPlan], None] | None = None,
+    verbose: bool = False,
 ) -> LocalRun:
     """Prepare the run in ``<workspace>/store`` and run each job in this process, in turn.
 
     ``on_prepared`` is called once the artifacts are stored, before the first job runs (the
-    upload's progress display ends there, not after the benchmark).
+    upload's progress display ends there, not after the benchmark). The tool's own output
+    stays in each job's ``tool.log`` (one line per finished benchmark is shown) unless
+    ``verbose``.
     """
     workspace = workspace.resolve()
     store = open_store(str(workspace / STORE_DIR))
@@ -50,7 +53,14 @@ def run_locally(
     if on_prepared is not None:
         on_prepared(plan)
     reports = tuple(
-        run_job(WorkerOptions(job.parameters_uri, workspace, job_id=f"local-{uuid.uuid4()}"))
+        run_job(
+            WorkerOptions(
+                job.parameters_uri,
+                workspace,
+                job_id=f"local-{uuid.uuid4()}",
+                echo_tool_output=verbose,
+            )
+        )
         for job in plan.jobs
     )
     return LocalRun(plan, reports)

@@ -48,6 +48,8 @@ class WorkerOptions:
     workspace: Path
     job_id: str
     attempt: int = 1
+    #: Echo the tool's output to stderr (Batch: the job's log); else only ``tool.log``.
+    echo_tool_output: bool = True
 
 
 @dataclasses.dataclass
@@ -132,7 +134,9 @@ def _execute(params: JobParameters, opts: WorkerOptions, dirs: _Dirs, report: Jo
             if params.dataset
             else None
         )
-        outcome, warnings = _run_tool(params, artifacts, dataset.path if dataset else None, dirs)
+        outcome, warnings = _run_tool(
+            params, artifacts, dataset.path if dataset else None, dirs, echo=opts.echo_tool_output
+        )
     except BenchInfraError as exc:
         log.error("%s", exc)
         report.exit_code = exc.exit_code
@@ -172,7 +176,12 @@ def _execute(params: JobParameters, opts: WorkerOptions, dirs: _Dirs, report: Jo
 
 
 def _run_tool(
-    params: JobParameters, artifacts: dict[str, Path], dataset: Path | None, dirs: _Dirs
+    params: JobParameters,
+    artifacts: dict[str, Path],
+    dataset: Path | None,
+    dirs: _Dirs,
+    *,
+    echo: bool = True,
 ) -> tuple[ToolOutcome, list[str]]:
     job = params.job
     adapter = adapter_for(job.tool)
@@ -193,6 +202,7 @@ def _run_tool(
             tool_log=tool_log,
             env=env,
             results_store=params.results_store,
+            echo=echo,
         )
         log.info(
             "running %s with %s",

@@ -13,7 +13,7 @@ import time
 from worker.errors import ConfigError
 from worker.job import ErrorPolicy
 from worker.results import BenchmarkFailure, BenchmarkResult
-from worker.tools.base import ToolAdapter, ToolContext, ToolOutcome
+from worker.tools.base import ToolAdapter, ToolContext, ToolOutcome, report_benchmark
 
 
 class CommandTool(ToolAdapter):
@@ -34,6 +34,7 @@ class CommandTool(ToolAdapter):
                 samples, error = self._measure(ctx, shlex.split(job.commands[name]))
             if error is not None:
                 outcome.failures.append(BenchmarkFailure(name, error))
+                report_benchmark(ctx, outcome.failures[-1])
                 if job.error_policy == ErrorPolicy.FAIL:
                     break
                 continue
@@ -46,6 +47,7 @@ class CommandTool(ToolAdapter):
             )
             outcome.benchmarks.append(result)
             outcome.recordings[result.key] = recordings
+            report_benchmark(ctx, result)
         return outcome
 
     def _measure(self, ctx: ToolContext, argv: list[str]) -> tuple[list[float], str | None]:

@@ -17,7 +17,13 @@ from typing import Any
 from worker.errors import ConfigError
 from worker.job import ErrorPolicy
 from worker.results import BenchmarkFailure, BenchmarkResult
-from worker.tools.base import ToolAdapter, ToolContext, ToolOutcome, run_process
+from worker.tools.base import (
+    ToolAdapter,
+    ToolContext,
+    ToolOutcome,
+    report_benchmark,
+    run_process,
+)
 
 _JMH_UNITS = {"NANOSECONDS": "ns", "MICROSECONDS": "us", "MILLISECONDS": "ms", "SECONDS": "s"}
 
@@ -132,15 +138,18 @@ class JmhTool(ToolAdapter):
                 code = run_process(argv, ctx)
             parsed = _read(result_file, job.workload)
             if code != 0 or not parsed:
-                outcome.failures.append(
-                    BenchmarkFailure(short, f"JMH exited {code} for {benchmark}; see tool.log")
+                failure = BenchmarkFailure(
+                    short, f"JMH exited {code} for {benchmark}; see tool.log"
                 )
+                outcome.failures.append(failure)
+                report_benchmark(ctx, failure)
                 if job.error_policy == ErrorPolicy.FAIL:
                     break
                 continue
             for result in parsed:
                 outcome.benchmarks.append(result)
                 outcome.recordings[result.key] = recordings
+                report_benchmark(ctx, result)
         return outcome
 
 
