@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from scheduler import images
-from scheduler.errors import ServiceStartError
 from scheduler.sandbox.batch_resources import create_batch_resources
 from scheduler.sandbox.docker_engine import REPO, ensure_base_image, start_engine
 from scheduler.sandbox.moto_server import CREDENTIALS, check_moto_installed, start_moto_server
@@ -108,33 +107,36 @@ def start_sandbox(
         return existing
     check_moto_installed()
     sandbox_id = secrets.token_hex(4)
-    engine = start_engine(workdir / "docker")
-    ensure_base_image(engine)
-    built = image is None
-    if image is None:
-        image = f"{IMAGE_REPOSITORY}:{images.image_tag(suffix=f'sandbox{sandbox_id}')}"
-        on_line(f"building {image}")
-        images.build_wheels(REPO)
-        client = engine.client()
-        try:
-            images.build_image(client, REPO, image, on_line=on_line, labels={LABEL: sandbox_id})
-        finally:
-            client.close()
+    # moto first: it fails fastest (a missing package), before minutes of image building
     moto = start_moto_server(workdir, detached=True)
     pids = {"moto": moto.pid}
     try:
+        engine = start_engine(workdir / "docker")
+        ensure_base_image(engine)
+        built = image is None
+        if image is None:
+            image = f"{IMAGE_REPOSITORY}:{images.image_tag(suffix=f'sandbox{sandbox_id}')}"
+            on_line(f"building {image}")
+            images.build_wheels(REPO)
+            client = engine.client()
+            try:
+                images.build_image(client, REPO, image, on_line=on_line, labels={LABEL: sandbox_id})
+            finally:
+                client.close()
         registry = start_registry(workdir / "registry")
-    except ServiceStartError:
-        stop_process(moto.pid)
+        pids["registry"] = registry.pid
+        exported = {**CREDENTIALS, Env.AWS_ENDPOINT_URL: moto.endpoint}
+        worker_image = image
+        setup = _with_aws_env(
+            exported,
+            lambda: create_batch_resources(
+                worker_image, moto.endpoint, name="sandbox", bucket=BUCKET, credentials=CREDENTIALS
+            ),
+        )
+    except BaseException:
+        for pid in pids.values():  # nothing half-started is left behind
+            stop_process(pid)
         raise
-    pids["registry"] = registry.pid
-    exported = {**CREDENTIALS, Env.AWS_ENDPOINT_URL: moto.endpoint}
-    setup = _with_aws_env(
-        exported,
-        lambda: create_batch_resources(
-            image, moto.endpoint, name="sandbox", bucket=BUCKET, credentials=CREDENTIALS
-        ),
-    )
     state = SandboxState(
         env={
             **exported,

@@ -71,7 +71,11 @@ def _start_failure(name: str, what: str, log: Path | None) -> str:
     if log is None:
         return message
     tail = log_tail(log)
-    return f"{message}; the end of {log}:\n{tail}" if tail else f"{message}; {log} is empty"
+    if not tail:
+        return f"{message}; {log} is empty"
+    if "Traceback (most recent call last)" in tail:  # a Python server: its last line says why
+        return f"{message}: {tail.splitlines()[-1].strip()} (see {log})"
+    return f"{message}; the end of {log}:\n{tail}"
 
 
 def stop_process(pid: int, timeout: float = 10.0) -> bool:

@@ -12,6 +12,7 @@ import pytest
 from scheduler.errors import ServiceStartError
 from scheduler.sandbox.moto_server import start_moto_server
 from scheduler.sandbox.processes import free_port, stop_process, wait_for_port
+from tests.cli import REPO, run_invoke
 from worker.contract import ExitCode
 
 
@@ -56,3 +57,23 @@ def test_the_moto_server_answers_and_stops(tmp_path: Path) -> None:
     finally:
         assert stop_process(server.pid)
     assert not stop_process(server.pid)
+
+
+def test_sandbox_up_with_a_broken_moto_exits_2_with_the_cause(tmp_path: Path) -> None:
+    """`invoke sandbox-up` as a user runs it, with a moto whose import fails."""
+    shadow = tmp_path / "shadow" / "moto"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("import a_dependency_that_is_not_installed\n")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(shadow.parent), str(REPO)]),
+        "INVOKE_BENCH_SANDBOX_DIR": str(tmp_path / "sandbox"),
+    }
+    done = run_invoke("sandbox-up", "--image", "unused:latest", env=env, timeout=120)
+
+    assert done.returncode == 2, done.stderr
+    assert "error: moto server exited with 1" in done.stderr
+    assert "No module named 'a_dependency_that_is_not_installed'" in done.stderr
+    assert not done.stderr.startswith("Traceback")
+    assert done.stdout == ""  # nothing to eval
+    assert not (tmp_path / "sandbox" / "state.json").exists()
