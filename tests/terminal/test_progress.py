@@ -104,3 +104,43 @@ def test_on_a_real_terminal_bars_end_cleanly_and_lines_do_not_collide(tmp_path: 
     assert sum(line.startswith("uploading benchmarks.jar: 40.0 MiB in ") for line in body) == 1
     assert len(body) == 6, body
     assert not any("━" in line or "%" in line for line in body), body  # no bar left behind
+
+
+def test_docker_push_shows_bytes_per_layer_and_one_line_per_pushed_layer() -> None:
+    """The engine's push stream as docker-py decodes it (progressDetail per layer)."""
+    from scheduler.images import _follow_push
+    from scheduler.progress import LayerProgress
+
+    mib = 2**20
+    stream = [
+        {"status": "The push refers to repository [127.0.0.1:5000/w]"},
+        {"status": "Preparing", "progressDetail": {}, "id": "aaa"},
+        {"status": "Preparing", "progressDetail": {}, "id": "bbb"},
+        {"status": "Layer already exists", "progressDetail": {}, "id": "bbb"},
+        {
+            "status": "Pushing",
+            "progressDetail": {"current": 4 * mib, "total": 8 * mib},
+            "id": "aaa",
+        },
+        {
+            "status": "Pushing",
+            "progressDetail": {"current": 8 * mib, "total": 8 * mib},
+            "id": "aaa",
+        },
+        {"status": "Pushed", "progressDetail": {}, "id": "aaa"},
+        {"status": "t: digest: sha256:abc size: 1"},
+        {"progressDetail": {}, "aux": {"Tag": "t", "Digest": "sha256:abc", "Size": 1}},
+    ]
+    out = io.StringIO()
+    ticks = iter(range(100))  # one second per look at the clock
+    board = ProgressBoard(out, interval=0.0, clock=lambda: float(next(ticks)), live=False)
+    layers = LayerProgress(board)
+
+    digest = _follow_push(stream, "127.0.0.1:5000/w:t", board.write, layers)
+
+    assert digest == "sha256:abc"
+    lines = out.getvalue().splitlines()
+    assert "layer aaa: 4.0 MiB of 8.0 MiB (50%), 2.0 MiB/s, 2 s left" in lines
+    assert sum(line.startswith("layer aaa: 8.0 MiB in") for line in lines) == 1
+    assert not any(line.startswith("layer bbb:") for line in lines)  # nothing sent
+    assert "bbb: Layer already exists" in lines
