@@ -106,6 +106,7 @@ def test_the_whole_aws_flow_against_the_sandbox(
             )
         )  # fmt: skip
         run_id = scheduled.stdout.splitlines()[0]
+        assert "uploading artifacts: 2.8 MiB in " in scheduled.stderr  # one clean line
         watched = _ok(run_invoke("watch", run_id, "--env", "me", "--interval", "1", env=stack_env))
         assert "SUCCEEDED" in watched.stderr
         assert "attempt" not in watched.stderr  # the job ran once
