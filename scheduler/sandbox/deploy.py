@@ -3,11 +3,12 @@
 moto gaps this works around (each is logged when it applies):
 - The stack's job definitions mount the host's ``/work`` (the instance store on AWS), and the
   worker image empties its workspace on start: run by moto's Batch on this machine, that would
-  empty this machine's ``/work``. The sandbox deploys a copy of the template whose volumes
-  point into the sandbox's directory instead, and whose job definitions also carry the
-  sandbox's endpoint and dummy credentials (job containers share the host network; on AWS the
-  job role gives the credentials). They are not privileged (on AWS they are, for ``perf``): a
-  Docker engine that itself runs in a container may not grant the capabilities.
+  empty this machine's ``/work``. The sandbox deploys a copy of the template whose host
+  volumes all point into the sandbox's directory instead (``batch-work/<volume>``), and
+  whose job definitions also carry the sandbox's endpoint and dummy credentials (job
+  containers share the host network; on AWS the job role gives the credentials). They are
+  not privileged (on AWS they are, for ``perf``): a Docker engine that itself runs in a
+  container may not grant the capabilities.
 - moto's ECR has no registry behind it, so nothing can be pushed there: the sandbox tags its
   worker image locally with the name the job definitions use (``<repository URI>:<tag>``).
 - Outputs are not computed after executing a change set: a no-op UpdateStack (same
@@ -53,10 +54,11 @@ def sandbox_template(template: Path, state: SandboxState) -> Path:
             continue
         props = resource["Properties"]["ContainerProperties"]
         props["Privileged"] = False
-        for volume in props.get("Volumes", []):
+        for volume in props.get("Volumes", []):  # every host path: into the sandbox
             host = volume.get("Host") or {}
-            if host.get("SourcePath") == "/work":
-                host["SourcePath"] = str(work)
+            if host.get("SourcePath"):
+                host["SourcePath"] = str(work / str(volume.get("Name", "volume")))
+                Path(host["SourcePath"]).mkdir(parents=True, exist_ok=True)
         names = {e["Name"] for e in extra_env}
         props["Environment"] = [
             e for e in props.get("Environment", []) if e["Name"] not in names
