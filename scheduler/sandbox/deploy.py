@@ -8,7 +8,8 @@ moto gaps this works around (each is logged when it applies):
   whose job definitions also carry the sandbox's endpoint and dummy credentials (job
   containers share the host network; on AWS the job role gives the credentials). They are
   not privileged (on AWS they are, for ``perf``): a Docker engine that itself runs in a
-  container may not grant the capabilities.
+  container may not grant the capabilities. They name no log group: moto writes every job's
+  log to ``/aws/batch/job``, where ``invoke logs`` then looks.
 - moto's ECR has no registry behind it, so nothing can be pushed there: the sandbox tags its
   worker image locally with the name the job definitions use (``<repository URI>:<tag>``).
 - Outputs are not computed after executing a change set: a no-op UpdateStack (same
@@ -54,6 +55,7 @@ def sandbox_template(template: Path, state: SandboxState) -> Path:
             continue
         props = resource["Properties"]["ContainerProperties"]
         props["Privileged"] = False
+        props.pop("LogConfiguration", None)  # moto writes every job's log to /aws/batch/job
         for volume in props.get("Volumes", []):  # every host path: into the sandbox
             host = volume.get("Host") or {}
             if host.get("SourcePath"):

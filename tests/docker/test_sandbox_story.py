@@ -110,6 +110,9 @@ def test_the_whole_aws_flow_against_the_sandbox(
         watched = _ok(run_invoke("watch", run_id, "--env", "me", "--interval", "1", env=stack_env))
         assert "SUCCEEDED" in watched.stderr
         assert "attempt" not in watched.stderr  # the job ran once
+        job_id = scheduled.stdout.splitlines()[1].split()[0]
+        logged = _ok(run_invoke("logs", job_id, env=stack_env))
+        assert "results document written to s3://" in logged.stdout
         s3 = boto3.client("s3", **aws)
         keys = [
             o["Key"]

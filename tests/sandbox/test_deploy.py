@@ -32,6 +32,7 @@ def test_job_definitions_never_mount_a_host_path_outside_the_sandbox(tmp_path: P
         paths = [v["Host"]["SourcePath"] for v in props["Volumes"]]
         assert paths and all(p.startswith(f"{tmp_path}/batch-work/") for p in paths), name
         assert props["Privileged"] is False
+        assert "LogConfiguration" not in props  # moto logs to /aws/batch/job
         env = {e["Name"]: e.get("Value") for e in props["Environment"]}
         assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5555"
         assert env["BENCH_WORKSPACE"] == "/work/run"  # the container side is unchanged
