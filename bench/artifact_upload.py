@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from scheduler.artifacts import UploadStats, upload_all  # noqa: E402
-from tests.services.ports import free_port, wait_for_port  # noqa: E402
+from scheduler.sandbox.processes import free_port, wait_for_port  # noqa: E402
 from worker import aws  # noqa: E402
 from worker.storage.s3 import S3Store  # noqa: E402
 

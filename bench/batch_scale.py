@@ -20,11 +20,11 @@ sys.path.insert(0, str(REPO))
 
 from scheduler.batch import BatchClient  # noqa: E402
 from scheduler.plan import expand_jobs, prepare_run  # noqa: E402
+from scheduler.sandbox.batch_resources import create_batch_resources  # noqa: E402
+from scheduler.sandbox.moto_server import run_moto_server  # noqa: E402
 from scheduler.submit import SubmitSettings, Target, submit_run  # noqa: E402
 from scheduler.watch import iter_updates, outcome  # noqa: E402
 from tests.jobs import PROVENANCE  # noqa: E402
-from tests.services.batch_setup import create_batch_resources  # noqa: E402
-from tests.services.moto import run_moto_server  # noqa: E402
 from worker import aws  # noqa: E402
 from worker.job import parse_job  # noqa: E402
 from worker.storage.s3 import S3Store  # noqa: E402

@@ -12,10 +12,18 @@ Plugins: a current packer has no builders built in; ``ami/plugins.pkr.hcl`` decl
 before a build. Packer 1.6 (Debian's) has the amazon builder built in and rejects that block,
 which is why it lives apart from the JSON template that both versions read.
 
-Packer runs through ``sh`` rather than packer-py: ``sh`` streams the output line by line while
-the build runs (an AMI build takes minutes, and CI logs should show progress), passes an
-explicit environment, and reports the exit code; packer-py (``packerpy``) collects the output
-only when the process ends and guesses a binary path that is wrong on Debian.
+``packer build`` runs as a child process in its own process group, its output streamed line
+by line (an AMI build takes minutes, and CI logs should show progress); packer-py
+(``packerpy``) collects the output only when the process ends and guesses a binary path that
+is wrong on Debian. When the build is interrupted (Ctrl-C, the caller stops reading) or runs
+past its timeout, the whole group gets SIGTERM (Packer then deletes the instance, key pair and
+security group it made), and SIGKILL if it has not ended after a grace period: no Packer is
+left running behind the task.
+
+Without SSH (``no_ssh``, and always in the sandbox): moto's EC2 starts no real instance, so
+Packer would wait for SSH forever. :func:`no_ssh_template` writes a variant of the template
+with ``"communicator": "none"`` and no provisioners; the AMI is registered with the real
+template's source AMI filter, volumes, tags and manifest, but nothing is installed on it.
 """
 
 from __future__ import annotations
@@ -24,7 +32,12 @@ import json
 import logging
 import os
 import re
+import shutil
+import signal
+import subprocess
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +55,10 @@ PLUGINS_PATH = AMI_DIR / "plugins.pkr.hcl"
 #: The first packer release that reads ``required_plugins`` (and installs plugins with init).
 PLUGINS_SINCE = (1, 7)
 FILES_DIR = AMI_DIR / "files"
+#: Default limit of one ``packer build`` (an AMI build takes 10-20 minutes on AWS).
+DEFAULT_TIMEOUT_SECONDS = 3600.0
+#: How long Packer may take to clean up after SIGTERM before it is killed.
+STOP_GRACE_SECONDS = 60.0
 
 
 def packer_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -132,25 +149,92 @@ def ensure_plugins(packer: str = "packer", plugins: Path = PLUGINS_PATH) -> bool
     return True
 
 
+def no_ssh_template(template: Path, dest_dir: Path) -> Path:
+    """A variant of ``template`` that never connects to the instance (communicator none, no
+    provisioners): how the sandbox (moto) gets an AMI id. Written to ``dest_dir``."""
+    try:
+        data = json.loads(template.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read packer template {template}: {err}") from err
+    for builder in data.get("builders", []):
+        builder["communicator"] = "none"
+    data.pop("provisioners", None)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    variant = dest_dir / f"{template.stem}.no-ssh.json"
+    variant.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return variant
+
+
+def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
+    """SIGTERM the build's process group, SIGKILL it after ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def iter_build(
     template: Path = TEMPLATE_PATH,
     variables: Mapping[str, str] | None = None,
     *,
     packer: str = "packer",
     env: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    grace: float = STOP_GRACE_SECONDS,
 ) -> Iterator[str]:
-    """Run ``packer build``, yielding its output lines as they come."""
-    cmd = _packer(packer)
+    """Run ``packer build``, yielding its output lines as they come.
+
+    Interrupting the caller (or closing the generator) and running past ``timeout`` seconds
+    stop the build's whole process group (see the module docstring).
+    """
+    binary = shutil.which(packer)
+    if binary is None:
+        raise ConfigError(
+            f"packer not found ({packer}): install it (Debian: apt-get install packer)"
+        )
     ensure_plugins(packer)
-    args = ["build", "-color=false", *_var_args(variables or {}), str(template)]
+    args = [binary, "build", "-color=false", *_var_args(variables or {}), str(template)]
     log.info("running packer build %s", template)
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=packer_env(env),
+        start_new_session=True,  # its own group: Ctrl-C reaches us, we stop it in order
+    )
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        timed_out.set()
+        _stop_group(proc, grace)
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
     try:
-        for line in cmd(*args, _iter=True, _bg_exc=False, _err_to_out=True, _env=packer_env(env)):
-            yield str(line).rstrip("\n")
-    except sh.ErrorReturnCode as err:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            yield line.rstrip("\n")
+        code = proc.wait()
+    finally:
+        timer.cancel()
+        _stop_group(proc, grace)  # a no-op when it ended; else interrupted: stop it
+    if timed_out.is_set():
         raise BenchInfraError(
-            f"packer build of {template} failed with exit code {err.exit_code}: see its output"
-        ) from err
+            f"packer build of {template} did not finish within {timeout:.0f}s: stopped it"
+        )
+    if code != 0:
+        raise BenchInfraError(
+            f"packer build of {template} failed with exit code {code}: see its output"
+        )
 
 
 def read_ami_id(manifest: Path = MANIFEST_PATH, *, region: str | None = None) -> str:
@@ -185,10 +269,15 @@ def build_ami(
     manifest: Path | None,
     extra: Mapping[str, str | None],
     packer: str = "packer",
+    no_ssh: bool = False,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
     on_line: Callable[[str], None] = log.info,
 ) -> str:
-    """``invoke build-ami``: run Packer (its output line by line to ``on_line``), then read
-    the new AMI's id from the manifest it wrote."""
+    """``invoke build-ami``: run Packer (its output line by line to ``on_line``; without SSH
+    when ``no_ssh``, see :func:`no_ssh_template`), then read the new AMI's id from the
+    manifest it wrote."""
+    import tempfile
+
     manifest_path = manifest or MANIFEST_PATH
     variables = build_variables(
         env=env,
@@ -196,6 +285,10 @@ def build_ami(
         commit=commit,
         extra={key: value for key, value in extra.items() if value},
     )
-    for line in iter_build(template or TEMPLATE_PATH, variables, packer=packer):
-        on_line(line)
+    template_path = template or TEMPLATE_PATH
+    with tempfile.TemporaryDirectory(prefix="packer-") as scratch:
+        if no_ssh:
+            template_path = no_ssh_template(template_path, Path(scratch))
+        for line in iter_build(template_path, variables, packer=packer, timeout=timeout):
+            on_line(line)
     return read_ami_id(manifest_path)

@@ -43,8 +43,24 @@ def check_artifacts(artifacts: Mapping[str, str], base_dir: Path) -> list[str]:
     for name, value in sorted(artifacts.items()):
         path = resolve_local(value, base_dir)
         if path is not None and not path.is_file():
-            problems.append(f"artifacts.{name}: {path} does not exist or is not a file")
+            problems.append(
+                f"artifacts.{name}: {path} does not exist or is not a file; {how_to_build(path)}"
+            )
     return problems
+
+
+#: Artifacts this repository builds itself, and the command that builds them.
+BUILT_HERE = {"build/java": "scripts/build-java.sh builds it (Java 17 and Maven)"}
+
+
+def how_to_build(path: Path) -> str:
+    """What to run to get a missing artifact (a relative path is read from the job file's
+    directory)."""
+    text = path.resolve().as_posix()
+    for where, command in BUILT_HERE.items():
+        if f"/{where}/" in text:
+            return command
+    return "build it first, or fix the path (relative to the job file's directory)"
 
 
 def upload_artifact(

@@ -68,6 +68,12 @@ class Attempt:
     started_at: int | None
     stopped_at: int | None
 
+    @property
+    def ended(self) -> bool:
+        """The attempt is over. Real Batch lists an attempt once it ended; moto lists the
+        running one too (no stop time, exit code or reason yet), which must not count."""
+        return self.stopped_at is not None or self.exit_code is not None or bool(self.reason)
+
 
 @dataclasses.dataclass(frozen=True)
 class JobDescription:
@@ -87,6 +93,18 @@ class JobDescription:
     attempts: tuple[Attempt, ...] = ()
     #: Size of an array job (its children are ``<job id>:<index>``); None for a plain job.
     array_size: int | None = None
+
+    @property
+    def ended_attempts(self) -> int:
+        return sum(1 for a in self.attempts if a.ended)
+
+    @property
+    def attempt_number(self) -> int:
+        """Which attempt the job is on (1-based): the ended ones, plus the current one while
+        the job is not done."""
+        if self.status.done:
+            return max(self.ended_attempts, 1)
+        return self.ended_attempts + 1
 
     @property
     def reason(self) -> str:

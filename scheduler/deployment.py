@@ -79,4 +79,6 @@ def iter_deploy(
         results_db_password=resolve_password(env, results_db_password, prompt=prompt),
         image_tag_suffix=image_tag_suffix,
     )
-    yield from stack.iter_deploy(request, dry_run=dry_run)
+    from scheduler.sandbox import deploy as sandbox_deploy  # adapts to the sandbox's AWS
+
+    yield from sandbox_deploy.iter_deploy(request, dry_run=dry_run)

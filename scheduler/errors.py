@@ -47,3 +47,11 @@ class WatchTimeoutError(BenchInfraError):
     """The run did not finish within the watch deadline (its jobs keep running)."""
 
     exit_code = ExitCode.TIMED_OUT
+
+
+class ServiceStartError(ConfigError):
+    """A local service of the sandbox (moto server, registry, dockerd) did not start.
+
+    Almost always something missing on this machine (a package, a free port), so it is a
+    configuration problem (exit 2); the message carries the last lines of the service's log.
+    """

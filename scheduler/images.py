@@ -50,6 +50,8 @@ _JDK_RE = re.compile(r"^([a-z]+)_(\d+)$")
 OnLine = Callable[[str], None]
 #: What registries say when credentials are missing or wrong (the push stream has no codes).
 _REFUSED_WORDS = ("unauthorized", "authentication required", "denied", "no basic auth credentials")
+#: ``(layer id, status, bytes sent so far, layer size or None)`` during a push.
+OnLayer = Callable[[str, str, int, int | None], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,17 +187,19 @@ def build_worker_image(
     *,
     jdk: str = DEFAULT_JDK,
     buildargs: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
     on_line: OnLine | None = None,
 ) -> str:
     """Build the worker image with ``jdk`` installed by its recipe (refused when it has none),
-    labelled with its JDK and platform; ``buildargs`` add to or override the recipe's."""
+    labelled with its JDK and platform (and ``labels``); ``buildargs`` add to or override the
+    recipe's."""
     install = jdk_install(jdk)
     return build_image(
         client,
         repo,
         reference,
         buildargs={**install.build_args(), **dict(buildargs or {})},
-        labels=install.labels(),
+        labels={**install.labels(), **dict(labels or {})},
         on_line=on_line,
     )
 
@@ -213,7 +217,8 @@ def build_image(
     """Build ``dockerfile`` (default the worker's) as ``reference`` for
     :data:`~scheduler.jdks.TARGET_PLATFORM`, streaming the output; the image id.
 
-    ``forcerm`` removes intermediate containers even when the build fails.
+    ``forcerm`` removes intermediate containers even when the build fails. ``labels`` mark
+    the image (the sandbox finds what it built by its label).
     """
     stream = client.api.build(
         path=str(repo),
@@ -275,8 +280,13 @@ def push_image(
     *,
     auth: RegistryAuth | None = None,
     on_line: OnLine | None = None,
+    on_layer: OnLayer | None = None,
 ) -> PushResult:
-    """Push and read the whole stream: docker-py does not raise on a failed push."""
+    """Push and read the whole stream: docker-py does not raise on a failed push.
+
+    ``on_layer(layer, status, current, total)`` sees each layer's bytes as they go (the
+    engine's ``progressDetail``), for a progress display.
+    """
     repository, tag = split_reference(reference)
     if auth is not None:
         login(client, auth)
@@ -287,13 +297,16 @@ def push_image(
         decode=True,
         auth_config=auth.auth_config() if auth else None,
     )
-    digest = _follow_push(stream, reference, on_line)
+    digest = _follow_push(stream, reference, on_line, on_layer)
     log.info("pushed %s as %s", reference, digest)
     return PushResult(reference, digest)
 
 
 def _follow_push(
-    stream: Iterable[Mapping[str, Any]], reference: str, on_line: OnLine | None
+    stream: Iterable[Mapping[str, Any]],
+    reference: str,
+    on_line: OnLine | None,
+    on_layer: OnLayer | None = None,
 ) -> str:
     digest = ""
     last_status: dict[str, str] = {}
@@ -308,6 +321,10 @@ def _follow_push(
             raise ImageError(f"push of {reference} failed: {detail}")
         status = str(chunk.get("status", ""))
         layer = str(chunk.get("id", ""))
+        detail = chunk.get("progressDetail")
+        if on_layer is not None and layer and isinstance(detail, Mapping):
+            current, total = detail.get("current"), detail.get("total")
+            on_layer(layer, status, int(current or 0), int(total) if total else None)
         if status and on_line is not None and last_status.get(layer) != status:
             last_status[layer] = status
             on_line(f"{layer}: {status}" if layer else status)
@@ -381,6 +398,7 @@ def build_and_push_worker(
     build_args: Iterable[str],
     push: bool,
     on_line: OnLine,
+    on_layer: OnLayer | None = None,
 ) -> str:
     """``invoke build-worker``: check the options, build the wheels and the image, push it
     when asked. Returns ``<reference>`` or, pushed, ``<reference> <digest>``. The Docker
@@ -399,12 +417,18 @@ def build_and_push_worker(
     build_worker_image(client, repo, reference, jdk=jdk, buildargs=args, on_line=on_line)
     if not push:
         return reference
-    result = push_image(client, reference, auth=auth, on_line=on_line)
+    result = push_image(client, reference, auth=auth, on_line=on_line, on_layer=on_layer)
     return f"{result.reference} {result.digest}"
 
 
 def build_ci_image(
-    make_client: Callable[[], Any], repo: Path, *, tag: str | None, push: bool, on_line: OnLine
+    make_client: Callable[[], Any],
+    repo: Path,
+    *,
+    tag: str | None,
+    push: bool,
+    on_line: OnLine,
+    on_layer: OnLayer | None = None,
 ) -> str:
     """``invoke build-ci-image``: the image CI runs the tasks in (``Dockerfile.build``)."""
     reference = tag or f"{BUILD_IMAGE}:latest"
@@ -416,5 +440,5 @@ def build_ci_image(
     build_image(client, repo, reference, on_line=on_line, dockerfile=BUILD_DOCKERFILE)
     if not push:
         return reference
-    result = push_image(client, reference, auth=auth, on_line=on_line)
+    result = push_image(client, reference, auth=auth, on_line=on_line, on_layer=on_layer)
     return f"{result.reference} {result.digest}"

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from scheduler.jobcheck import load_checked_job
 from scheduler.plan import RunPlan, prepare_run
+from scheduler.progress import TransferProgress, local_artifact_bytes
 from worker.errors import ConfigError
 from worker.job import Job
 from worker.params import ResultsStoreRef
@@ -50,13 +51,30 @@ def run_locally(
     workspace: Path,
     results_store: ResultsStoreRef | None = None,
     progress: ProgressCallback | None = None,
+    on_prepared: Callable[[RunPlan], None] | None = None,
+    verbose: bool = False,
 ) -> LocalRun:
-    """Prepare the run in ``<workspace>/store`` and run each job in this process, in turn."""
+    """Prepare the run in ``<workspace>/store`` and run each job in this process, in turn.
+
+    ``on_prepared`` is called once the artifacts are stored, before the first job runs (the
+    upload's progress display ends there, not after the benchmark). The tool's own output
+    stays in each job's ``tool.log`` (one line per finished benchmark is shown) unless
+    ``verbose``.
+    """
     workspace = workspace.resolve()
     store = open_store(str(workspace / STORE_DIR))
     plan = prepare_run(jobs, store, job_dir=job_dir, results_store=results_store, progress=progress)
+    if on_prepared is not None:
+        on_prepared(plan)
     reports = tuple(
-        run_job(WorkerOptions(job.parameters_uri, workspace, job_id=f"local-{uuid.uuid4()}"))
+        run_job(
+            WorkerOptions(
+                job.parameters_uri,
+                workspace,
+                job_id=f"local-{uuid.uuid4()}",
+                echo_tool_output=verbose,
+            )
+        )
         for job in plan.jobs
     )
     return LocalRun(plan, reports)
@@ -75,20 +93,31 @@ def run_job_file(
     *,
     workspace: Path,
     results_store: ResultsStoreRef,
-    progress: ProgressCallback | None = None,
+    progress: Callable[[int], TransferProgress] | None = None,
+    verbose: bool = False,
 ) -> LocalRunResult:
     """``run-worker``: validate the job (file and/or options), run it here, and read back what
-    the results store holds for it (the embedded store unless one is configured)."""
+    the results store holds for it (the embedded store unless one is configured).
+
+    ``progress(total bytes)`` makes the upload's display; it ends before the benchmark runs.
+    """
     job, job_dir = load_checked_job(job_file, overrides, runs_here=True)
     if workspace.exists() and not workspace.is_dir():
         raise ConfigError(f"workspace (--workspace): {workspace} is not a directory")
-    run = run_locally(
-        [job],
-        job_dir=job_dir,
-        workspace=workspace,
-        results_store=results_store,
-        progress=progress,
-    )
+    shown = progress(local_artifact_bytes([job], job_dir)) if progress else None
+    try:
+        run = run_locally(
+            [job],
+            job_dir=job_dir,
+            workspace=workspace,
+            results_store=results_store,
+            progress=shown,
+            on_prepared=lambda _plan: shown.close() if shown else None,
+            verbose=verbose,
+        )
+    finally:
+        if shown:
+            shown.close()
     with open_results_store(results_store, workspace=workspace.resolve()) as store:
         rows = tuple(
             r for p in run.plan.jobs for r in store.runs(ResultsFilter(test_run_id=p.test_run_id))

@@ -107,7 +107,7 @@ def format_change(change: Change) -> str:
     """The original's line: ``<job name> - job <id> is <STATUS> (<reason>)``."""
     job = change.job
     why = f" ({job.reason})" if job.reason else ""
-    retry = f", attempt {len(job.attempts) + 1}" if change.retried else ""
+    retry = f", attempt {job.attempt_number}" if change.retried else ""
     return f"{job.name} - job {job.job_id} is {job.status.value}{why}{retry}"
 
 
@@ -115,7 +115,7 @@ def jobs_table(jobs: Iterable[JobDescription]) -> str:
     """The live view of a run's jobs."""
     return table(
         ["job", "status", "tries", "reason"],
-        [[j.name[:48], j.status.value, len(j.attempts), j.reason[:60]] for j in jobs],
+        [[j.name[:48], j.status.value, j.attempt_number, j.reason[:60]] for j in jobs],
     )
 
 

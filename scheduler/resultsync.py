@@ -3,7 +3,9 @@
 Every worker writes ``results.json`` to the object store before it writes to the results
 store, so the object store is the record of truth. ``sync_results`` finds the documents under
 a results prefix (``<base>/results/<run_id>/<test_run_id>/results.json``) and writes each one
-again; writing is idempotent, so replaying a document that already arrived changes nothing.
+whose test run the results store does not hold yet; a test run is written in one
+transaction, so one that is there is complete, and it is counted as already there (writing
+is idempotent anyway, so a race with a worker changes nothing).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Iterator
 from worker.contract import RESULTS_FILE
 from worker.errors import ConfigError
 from worker.results import load_document
-from worker.resultsdb.base import ResultsStore
+from worker.resultsdb.base import ResultsFilter, ResultsStore
 from worker.storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ class SyncCounts:
     found: int = 0
     #: Documents written to the results store.
     written: int = 0
+    #: Documents whose test run the results store already held (not written again).
+    already_there: int = 0
     #: Documents left out by ``since``.
     skipped: int = 0
     #: Documents that could not be read (each named in ``problems``).
@@ -94,14 +98,19 @@ def sync_results(
         if since is not None and started_at < since:
             counts.skipped += 1
             continue
+        if results_store.runs(ResultsFilter(test_run_id=str(run["test_run_id"]), limit=1)):
+            counts.already_there += 1
+            log.info("already in the results store: %s", uri)
+            continue
         results_store.write_document(document)
         counts.written += 1
         log.info("synced %s", uri)
     log.info(
-        "results sync of %s: %d found, %d written, %d skipped, %d unreadable",
+        "results sync of %s: %d found, %d written, %d already there, %d skipped, %d unreadable",
         store.base_uri,
         counts.found,
         counts.written,
+        counts.already_there,
         counts.skipped,
         counts.failed,
     )

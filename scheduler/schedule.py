@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from scheduler.plan import (
     prepare_run,
     read_manifest,
 )
+from scheduler.progress import TransferProgress, local_artifact_bytes
 from scheduler.submit import (
     SubmitSettings,
     SubmittedRun,
@@ -133,18 +134,19 @@ def schedule(
     placement: BatchPlacement,
     *,
     batch: BatchClient | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Callable[[int], TransferProgress] | None = None,
     run_id: str | None = None,
 ) -> ScheduledRun:
     """``invoke schedule``: validate the job before touching AWS, resolve the queue and job
     definition (stack outputs or capabilities) and the storage (option, else the stack's
     bucket), upload the artifacts once and submit one job per workload and partition
-    (``run_id``: see :func:`schedule_run`)."""
+    (``run_id``: see :func:`schedule_run`). ``progress(total bytes)`` makes the upload's
+    display."""
     from scheduler.stackinfo import storage_base
     from scheduler.submit import resolve_target
     from worker.storage import open_store
 
-    load_jobs(request)
+    jobs, job_dir = load_jobs(request)
     check_submit_options(placement.timeout_seconds, placement.attempts)
     if run_id:
         check_run_id(run_id)
@@ -162,17 +164,22 @@ def schedule(
         raise NotFoundError(
             f"job definition {target.job_definition!r}: Batch has no active revision of it"
         )
-    run, uploaded, sent = schedule_run(
-        request,
-        store,
-        target,
-        batch,
-        env=placement.env,
-        timeout_seconds=placement.timeout_seconds,
-        attempts=placement.attempts,
-        progress=progress,
-        run_id=run_id,
-    )
+    shown = progress(local_artifact_bytes(jobs, job_dir)) if progress else None
+    try:
+        run, uploaded, sent = schedule_run(
+            request,
+            store,
+            target,
+            batch,
+            env=placement.env,
+            timeout_seconds=placement.timeout_seconds,
+            attempts=placement.attempts,
+            progress=shown,
+            run_id=run_id,
+        )
+    finally:
+        if shown:
+            shown.close()
     # the group the jobs really log to (a stack sets its own), not Batch's default
     run = dataclasses.replace(run, log_group=definition_log_group(definition))
     return ScheduledRun(run, store.base_uri, uploaded, sent)

@@ -166,7 +166,14 @@ def stack_outputs(env: str, *, cf: Any | None = None) -> dict[str, str]:
     stack = describe_stack(name, cf=cf)
     if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
         raise NotFoundError(f"stack {name} is not deployed: run `invoke deploy --env {env}`")
-    return _outputs(stack)
+    outputs = _outputs(stack)
+    if not outputs:
+        raise NotFoundError(
+            f"stack {name} ({stack['StackStatus']}) has no outputs: its template declares the "
+            f"queues, job definitions and bucket as outputs; redeploy with `invoke deploy --env "
+            f"{env}` (in the sandbox, deploy computes them)"
+        )
+    return outputs
 
 
 def _outputs(stack: dict[str, Any]) -> dict[str, str]:

@@ -34,12 +34,13 @@ JOBS_FILE = "jobs.json"
 class Change:
     job: JobDescription
     previous: JobStatus | None
+    #: Ended attempts before this change (see :attr:`Attempt.ended`).
     previous_attempts: int = 0
 
     @property
     def retried(self) -> bool:
         """An attempt ended and Batch queued another one."""
-        return len(self.job.attempts) > self.previous_attempts and not self.job.status.done
+        return self.job.ended_attempts > self.previous_attempts and not self.job.status.done
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +70,7 @@ class RunOutcome:
 
 
 def _key(job: JobDescription) -> tuple[JobStatus, str, int]:
-    return job.status, job.reason, len(job.attempts)
+    return job.status, job.reason, job.ended_attempts
 
 
 def iter_updates(
@@ -109,7 +110,7 @@ def iter_updates(
                     Change(
                         job,
                         before.status if before else None,
-                        len(before.attempts) if before else len(job.attempts),
+                        before.ended_attempts if before else job.ended_attempts,
                     )
                 )
             states[job_id] = job

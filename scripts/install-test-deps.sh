@@ -14,9 +14,9 @@ source scripts/lib.sh
 # docker.io: the engine that builds the worker image and runs moto Batch's job containers;
 # docker-registry: a local registry to push to; debootstrap: makes the base image locally;
 # apache2-utils: htpasswd for the registry with authentication; chromium: opens the HTML report
-# headless in the tests.
+# headless in the tests; tmux: the terminal-output tests run commands in a real pseudo-terminal.
 APT_PACKAGES=(sysstat zstd maven openjdk-17-jdk-headless packer shellcheck docker.io
-  docker-registry debootstrap apache2-utils chromium)
+  docker-registry debootstrap apache2-utils chromium tmux)
 ensure_apt_packages "${APT_PACKAGES[@]}"
 [[ "${1:-}" == "--apt-only" ]] && exit 0
 ensure_python_packages "ops,test"

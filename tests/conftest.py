@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from scheduler import images
-from tests.services.moto import MotoServer, run_moto_server
+from scheduler.sandbox.moto_server import MotoServer, run_moto_server
 from tests.services.neo4j import HARNESS_JAR, Neo4jServer, run_neo4j, wipe_neo4j
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,7 +70,7 @@ def docker_engine(services_dir: Path) -> Iterator[Any]:
     At the end, job containers that moto Batch left behind (made from the test worker image)
     are removed.
     """
-    from tests.services.docker_engine import remove_containers, start_engine, stop_engine
+    from scheduler.sandbox.docker_engine import remove_containers, start_engine, stop_engine
 
     engine = start_engine(services_dir / "docker")
     try:
@@ -83,14 +83,14 @@ def docker_engine(services_dir: Path) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def base_image(docker_engine: Any) -> str:
     """``debian:bookworm-slim``, made locally with debootstrap once (cached in the engine)."""
-    from tests.services.docker_engine import ensure_base_image
+    from scheduler.sandbox.docker_engine import ensure_base_image
 
     return ensure_base_image(docker_engine)
 
 
 @pytest.fixture(scope="session")
 def registry(services_dir: Path, docker_engine: Any) -> Iterator[Any]:
-    from tests.services.registry import run_registry
+    from scheduler.sandbox.registry import run_registry
 
     with run_registry(services_dir / "registry") as reg:
         yield reg
@@ -98,7 +98,7 @@ def registry(services_dir: Path, docker_engine: Any) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def auth_registry(services_dir: Path, docker_engine: Any) -> Iterator[Any]:
-    from tests.services.registry import run_registry
+    from scheduler.sandbox.registry import run_registry
 
     with run_registry(services_dir / "auth-registry", auth=("bench", "right-password")) as reg:
         yield reg

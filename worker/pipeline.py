@@ -26,13 +26,14 @@ from worker.contract import (
     WORKER_LOG_FILE,
     ExitCode,
 )
-from worker.dataset import fetch_dataset
+from worker.dataset import Dataset, fetch_dataset
 from worker.errors import BenchInfraError, TransientError
 from worker.fetch import fetch_artifacts, fetch_parameters
 from worker.interrupt import STOP, JobInterruptedError
 from worker.job import ErrorPolicy, Tool
-from worker.params import JobParameters
+from worker.params import ArtifactRef, JobParameters
 from worker.profilers import ProfilerSet
+from worker.progress import TransferProgress
 from worker.recordings import upload_recordings, upload_tree
 from worker.results import build_document, dump_document
 from worker.storage import open_store
@@ -48,6 +49,8 @@ class WorkerOptions:
     workspace: Path
     job_id: str
     attempt: int = 1
+    #: Echo the tool's output to stderr (Batch: the job's log); else only ``tool.log``.
+    echo_tool_output: bool = True
 
 
 @dataclasses.dataclass
@@ -132,17 +135,30 @@ def _run_job(opts: WorkerOptions) -> JobReport:
     return report
 
 
+def _fetch_dataset(ref: ArtifactRef, cache_dir: Path) -> Dataset:
+    """The dataset, with its download and extraction shown as they go (a bar on a terminal,
+    a line every few seconds in a log)."""
+    name = ref.uri.rstrip("/").rsplit("/", 1)[-1]
+    progress = TransferProgress(f"dataset {name} (download + extract)", ref.size or None)
+    try:
+        return fetch_dataset(ref, cache_dir, progress)
+    finally:
+        progress.close()
+
+
 def _execute(
     params: JobParameters, opts: WorkerOptions, dirs: _Dirs, report: JobReport, started: str
 ) -> None:
     try:
         artifacts = fetch_artifacts(params.artifacts, dirs.artifacts)
         dataset = (
-            fetch_dataset(params.dataset, opts.workspace / "cache" / "datasets")
+            _fetch_dataset(params.dataset, opts.workspace / "cache" / "datasets")
             if params.dataset
             else None
         )
-        outcome, warnings = _run_tool(params, artifacts, dataset.path if dataset else None, dirs)
+        outcome, warnings = _run_tool(
+            params, artifacts, dataset.path if dataset else None, dirs, echo=opts.echo_tool_output
+        )
     except JobInterruptedError:
         raise
     except BenchInfraError as exc:
@@ -215,7 +231,12 @@ def _interrupted_prefix(attempt: int) -> str:
 
 
 def _run_tool(
-    params: JobParameters, artifacts: dict[str, Path], dataset: Path | None, dirs: _Dirs
+    params: JobParameters,
+    artifacts: dict[str, Path],
+    dataset: Path | None,
+    dirs: _Dirs,
+    *,
+    echo: bool = True,
 ) -> tuple[ToolOutcome, list[str]]:
     job = params.job
     adapter = adapter_for(job.tool)
@@ -234,6 +255,7 @@ def _run_tool(
             tool_log=tool_log,
             env=env,
             results_store=params.results_store,
+            echo=echo,
         )
         log.info(
             "running %s with %s",

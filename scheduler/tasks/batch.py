@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from invoke.context import Context
@@ -108,10 +107,13 @@ def schedule(
             timeout_seconds=timeout_minutes * 60,
             attempts=attempts,
         )
-        progress = TransferProgress(sys.stderr, "uploading artifacts")
         with teamcity_block(teamcity, "upload artifacts and submit jobs"):
-            scheduled = schedule(request, placement, progress=progress, run_id=run_id)
-        progress.close()
+            scheduled = schedule(
+                request,
+                placement,
+                progress=lambda total: TransferProgress("uploading artifacts", total),
+                run_id=run_id,
+            )
         run = scheduled.run
         err(
             f"artifacts uploaded: {scheduled.uploaded} ({scheduled.bytes_sent} bytes); queue "
@@ -159,20 +161,24 @@ def watch(
     from scheduler import watch as watching
     from scheduler.batch import BatchClient
     from scheduler.logs import describe_log_location
+    from scheduler.progress import ProgressBoard, Transfer
     from scheduler.render import format_change, jobs_table, to_json
     from worker import aws
     from worker.storage import open_store
 
-    live = sys.stderr.isatty()
     reporter = teamcity_reporter(teamcity)
+    board = ProgressBoard()  # changes as lines, and jobs done / total as a bar on a terminal
+    finished: list[Transfer] = []
 
     def show(update: watching.Update) -> None:
-        if live:
-            err("\x1b[2J\x1b[H" + jobs_table(update.jobs.values()))
+        if not finished:
+            finished.append(board.task(f"run {run_id}", total=len(update.jobs), unit="jobs done"))
         for change in update.changes:
-            err(format_change(change))
+            board.write(format_change(change))
             if reporter:
                 reporter.progress(format_change(change))
+        done = sum(1 for job in update.jobs.values() if job.status.done)
+        finished[0](done - finished[0].done)
 
     def write_jobs(records: Any) -> None:
         with open_results_store(c, **store_options) as results_store:
@@ -198,6 +204,12 @@ def watch(
                 f"--storage {store.base_uri}",
                 ExitCode.INTERRUPTED,
             ) from None
+        finally:
+            for bar in finished:
+                bar.close(quiet=True)
+            board.close()
+        if board.live:
+            err(jobs_table(result.jobs))
         if json:
             print(to_json(result.jobs))
         region = aws.region()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke.context import Context
 
-from scheduler.tasks.common import docker_client, err, errors, repo_root, setting, task
+from scheduler.tasks.common import docker_client, errors, repo_root, setting, task
 
 
 @task(
@@ -29,20 +29,26 @@ def build_worker(
 ) -> None:
     """Build the worker image (and push it with --push); prints the reference and digest."""
     from scheduler import images
+    from scheduler.progress import LayerProgress, ProgressBoard
 
-    with errors():
-        result = images.build_and_push_worker(
-            docker_client,
-            repo_root(c),
-            jdk=jdk or setting(c, "jdk"),
-            tag_suffix=tag_suffix,
-            repository=repository or setting(c, "repository"),
-            env=env or setting(c, "env"),
-            build_args=build_arg or [],
-            push=push,
-            on_line=err,
-        )
-        print(result)
+    with errors(), ProgressBoard() as board:
+        layers = LayerProgress(board)  # docker push: a bar per layer while its bytes go
+        try:
+            result = images.build_and_push_worker(
+                docker_client,
+                repo_root(c),
+                jdk=jdk or setting(c, "jdk"),
+                tag_suffix=tag_suffix,
+                repository=repository or setting(c, "repository"),
+                env=env or setting(c, "env"),
+                build_args=build_arg or [],
+                push=push,
+                on_line=board.write,
+                on_layer=layers,
+            )
+        finally:
+            layers.close()
+    print(result)
 
 
 @task(
@@ -55,6 +61,19 @@ def build_worker(
 def build_ci_image(c: Context, tag: str | None = None, push: bool = False) -> None:
     """Build the image CI runs the tasks in (Dockerfile.build); prints its reference."""
     from scheduler import images
+    from scheduler.progress import LayerProgress, ProgressBoard
 
-    with errors():
-        print(images.build_ci_image(docker_client, repo_root(c), tag=tag, push=push, on_line=err))
+    with errors(), ProgressBoard() as board:
+        layers = LayerProgress(board)
+        try:
+            result = images.build_ci_image(
+                docker_client,
+                repo_root(c),
+                tag=tag,
+                push=push,
+                on_line=board.write,
+                on_layer=layers,
+            )
+        finally:
+            layers.close()
+    print(result)

@@ -23,11 +23,13 @@ def _print_events(events: Iterable[Any], as_json: bool) -> None:
     for event in events:
         for line in stack_event_lines(event):
             err(line)
-        if isinstance(event, stack.StackDone):
+        if isinstance(event, stack.StackDone) and event.status != "DELETE_COMPLETE":
             _print_outputs(event.outputs, as_json)
 
 
 def _print_outputs(outputs: dict[str, str], as_json: bool) -> None:
+    if not outputs:
+        err("the stack has no outputs (no queues, job definitions or bucket to schedule on)")
     if as_json:
         import json
 
@@ -162,6 +164,11 @@ def stack_outputs(c: Context, env: str | None = None, json: bool = False) -> Non
         "ssh_cidr": "Who may reach the build instance over SSH (default: 0.0.0.0/0); "
         "give your own address/32",
         "packer": "Packer binary (default: packer on the PATH)",
+        "no_ssh": "Do not connect to the build instance (communicator none, no provisioners): "
+        "registers an AMI with nothing installed. The sandbox's way (on by default there: "
+        "moto starts no instance to reach)",
+        "timeout_minutes": "Stop the build (and Packer's cleanup) after this many minutes "
+        "(default 60)",
     }
 )
 def build_ami(
@@ -174,11 +181,17 @@ def build_ami(
     subnet_id: str | None = None,
     ssh_cidr: str | None = None,
     packer: str = "packer",
+    no_ssh: bool = False,
+    timeout_minutes: float = 0.0,
 ) -> None:
     """Build the worker AMI with Packer and print its id (deploy picks it up)."""
     from scheduler import ami
+    from scheduler.sandbox.lifecycle import active_state
 
     with errors():
+        if not no_ssh and active_state() is not None:
+            no_ssh = True
+            err("sandbox: building without SSH (moto starts no instance to connect to)")
         ami_id = ami.build_ami(
             env=env,
             commit=commit,
@@ -190,6 +203,8 @@ def build_ami(
                 "ssh_source_cidr": ssh_cidr,
             },
             packer=packer,
+            no_ssh=no_ssh,
+            timeout=timeout_minutes * 60 if timeout_minutes else ami.DEFAULT_TIMEOUT_SECONDS,
             on_line=err,
         )
         print(ami_id)

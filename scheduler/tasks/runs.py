@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,8 @@ from worker.contract import ExitCode
         "job_parameters": "with --image: URI of an already prepared job-parameters.json",
         "storage": "with --image: storage base (s3://...) the job is prepared in",
         "teamcity": TEAMCITY_HELP,
+        "verbose": "show the benchmark tool's own output as it runs (else it is kept in the "
+        "job's tool.log, and one line per finished benchmark is shown)",
         **JOB_HELP,
     },
     iterable=["artifact"],
@@ -58,6 +59,7 @@ def run_worker(
     job_parameters: str | None = None,
     storage: str | None = None,
     teamcity: bool = False,
+    verbose: bool = False,
     **job_fields: Any,
 ) -> None:
     """Run a benchmark job on this machine through the worker (no AWS needed)."""
@@ -70,15 +72,14 @@ def run_worker(
     from scheduler.render import runs_table, to_json
 
     with errors():
-        progress = TransferProgress(sys.stderr, "uploading artifacts")
         result = run_job_file(
             Path(job_file) if job_file else None,
             job_options(job_fields, artifact),
             workspace=workspace_of(c, workspace),
             results_store=results_store_ref(c),
-            progress=progress,
+            progress=lambda total: TransferProgress("uploading artifacts", total),
+            verbose=verbose,
         )
-        progress.close()
         run = result.run
         if json:
             print(to_json([r.document for r in run.reports]))
@@ -87,6 +88,11 @@ def run_worker(
             err(runs_table(result.rows))
             for report in run.reports:
                 err(f"results: {report.results_uri}")
+                if not verbose:
+                    err(
+                        f"tool output: {report.results_uri.rstrip('/')}/logs/tool.log "
+                        "(--verbose shows it as it runs)"
+                    )
     if reporter := teamcity_reporter(teamcity):
         reporter.document_statistics(r.document for r in run.reports if r.document)
     if run.exit_code:
@@ -239,7 +245,8 @@ def results_sync(
             print(to_json(counts))
         else:
             print(
-                f"{counts.written} written, {counts.skipped} skipped, {counts.failed} unreadable "
+                f"{counts.written} written, {counts.already_there} already there, "
+                f"{counts.skipped} skipped, {counts.failed} unreadable "
                 f"of {counts.found} results documents under {base}"
             )
     if counts.failed:

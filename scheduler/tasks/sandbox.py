@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from invoke.context import Context
 
 from scheduler.tasks.common import err, errors, repo_root, setting, task
-
-
-def _sandbox_module() -> Any:
-    """The sandbox's services (still under ``tests/services``; moving them into the product
-    is another change). Imported by name so the type check of the packages stays on them."""
-    import importlib
-
-    return importlib.import_module("tests.services.sandbox")
 
 
 def _sandbox_dir(c: Context) -> Path:
@@ -29,7 +20,7 @@ def _sandbox_dir(c: Context) -> Path:
 )
 def sandbox_up(c: Context, image: str | None = None) -> None:
     """Start a local AWS (moto server, Batch running the worker image) and a registry."""
-    start_sandbox = _sandbox_module().start_sandbox
+    from scheduler.sandbox.lifecycle import start_sandbox
 
     with errors():
         state = start_sandbox(_sandbox_dir(c), image=image, on_line=err)
@@ -41,7 +32,7 @@ def sandbox_up(c: Context, image: str | None = None) -> None:
 @task()
 def sandbox_down(c: Context) -> None:
     """Stop the sandbox's moto server and registry and remove its job containers."""
-    stop_sandbox = _sandbox_module().stop_sandbox
+    from scheduler.sandbox.lifecycle import stop_sandbox
 
     with errors():
         for line in stop_sandbox(_sandbox_dir(c)):

@@ -23,14 +23,14 @@ import pytest
 
 from scheduler.batch import BatchClient, JobStatus
 from scheduler.logs import iter_job_log
+from scheduler.sandbox.batch_resources import BatchSetup, create_batch_resources
+from scheduler.sandbox.moto_server import CREDENTIALS, MotoServer
 from scheduler.schedule import ScheduleRequest, schedule_run
 from scheduler.submit import Target
 from scheduler.watch import iter_updates, outcome, run_jobs
 from tests.cli import run_invoke
 from tests.history.servicemessages import parse
 from tests.jobs import PROVENANCE
-from tests.services.batch_setup import BatchSetup, create_batch_resources
-from tests.services.moto import CREDENTIALS, MotoServer
 from worker import aws
 from worker.storage import open_store
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from scheduler.batch import BatchClient
+from scheduler.sandbox.batch_resources import create_batch_resources
+from scheduler.sandbox.moto_server import CREDENTIALS, MotoServer
 from scheduler.schedule import ScheduleRequest, schedule_run
 from scheduler.submit import Target
 from tests.cli import run_invoke
-from tests.services.batch_setup import create_batch_resources
-from tests.services.moto import CREDENTIALS, MotoServer
 from tests.services.neo4j import Neo4jServer
 from worker import aws
 from worker.contract import Env

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.sandbox.moto_server import MotoServer
 from tests.cli import run_invoke
-from tests.services.moto import MotoServer
 from worker import aws as aws_clients
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from scheduler.sandbox.moto_server import MotoServer
 from scheduler.stack import Waiter
 from scheduler.stacktemplate import BATCH_SERVICE_LINKED_ROLE, BATCH_SERVICE_LINKED_ROLE_PATH
-from tests.services.moto import MotoServer
 from worker import aws
 
 

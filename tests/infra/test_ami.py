@@ -1,14 +1,19 @@
 """`invoke build-ami` with the real packer binary against moto's EC2 endpoint.
 
-moto cannot answer SSH, so the test builds a variant of the real template with
-``"communicator": "none"`` and no provisioners; everything else (source AMI filter, volumes,
-tags, manifest post-processor, AMI id read back) is the real template's.
+moto cannot answer SSH, so the builds use `build-ami --no-ssh` (what the sandbox does): a variant
+of the real template with ``"communicator": "none"`` and no provisioners; everything else
+(source AMI filter, volumes, tags, manifest post-processor, AMI id read back) is the real one.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,19 +21,15 @@ from invoke.context import MockContext
 from invoke.exceptions import Exit
 
 from scheduler import ami
+from scheduler.sandbox.moto_server import MotoServer
 from scheduler.tasks import infrastructure as tasks
-from tests.services.moto import MotoServer
+from tests.cli import REPO
 from worker import aws
-from worker.errors import ConfigError, NotFoundError
+from worker.errors import BenchInfraError, ConfigError, NotFoundError
 
 
 def _variant(tmp_path: Path) -> Path:
-    template = json.loads(ami.TEMPLATE_PATH.read_text(encoding="utf-8"))
-    template["builders"][0]["communicator"] = "none"
-    del template["provisioners"]
-    path = tmp_path / "no-ssh.json"
-    path.write_text(json.dumps(template), encoding="utf-8")
-    return path
+    return ami.no_ssh_template(ami.TEMPLATE_PATH, tmp_path)
 
 
 @pytest.mark.timeout(300)
@@ -38,13 +39,7 @@ def test_build_ami_registers_an_ami_and_prints_its_id(
     assert shutil.which("packer"), "packer is installed by scripts/install-test-deps.sh"
     manifest = tmp_path / "manifest.json"
 
-    tasks.build_ami(
-        MockContext(),
-        env="ci",
-        commit="abc123",
-        template=str(_variant(tmp_path)),
-        manifest=str(manifest),
-    )
+    tasks.build_ami(MockContext(), env="ci", commit="abc123", manifest=str(manifest), no_ssh=True)
 
     out, err = capsys.readouterr()
     ami_id = out.strip()
@@ -194,3 +189,83 @@ def test_a_current_packer_is_initialised_before_the_build(tmp_path: Path) -> Non
     lines = calls.read_text().splitlines()
     assert lines[:2] == ["version", f"init {ami.PLUGINS_PATH}"]
     assert lines[2].startswith("build -color=false")
+
+
+FAKE_PACKER = """#!/usr/bin/env bash
+# Stands in for a packer that waits for SSH forever: prints, starts a child, never ends.
+if [ "$1" = version ]; then echo "Packer v1.6.6"; exit 0; fi
+echo "$$" > "{pids}"
+sleep 600 &
+echo "$!" >> "{pids}"
+echo "==> amazon-ebs: Waiting for SSH to become available..."
+wait
+"""
+
+
+def _fake_packer(tmp_path: Path) -> tuple[Path, Path]:
+    pids = tmp_path / "pids"
+    fake = tmp_path / "packer"
+    fake.write_text(FAKE_PACKER.format(pids=pids))
+    fake.chmod(0o755)
+    return fake, pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is gone for our purposes
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait_gone(pids: list[int], seconds: float = 10) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.1)
+    return [p for p in pids if _alive(p)]
+
+
+def test_a_build_past_its_timeout_is_stopped_with_its_children(tmp_path: Path) -> None:
+    fake, pids = _fake_packer(tmp_path)
+    lines = []
+    with pytest.raises(BenchInfraError, match="did not finish within 1s"):
+        for line in ami.iter_build(packer=str(fake), timeout=1.0, grace=2.0):
+            lines.append(line)
+    assert lines == ["==> amazon-ebs: Waiting for SSH to become available..."]
+    started = [int(p) for p in pids.read_text().split()]
+    assert len(started) == 2
+    assert _wait_gone(started) == []
+
+
+def test_interrupting_build_ami_stops_packer(tmp_path: Path) -> None:
+    """Ctrl-C on `invoke build-ami` (SIGINT to the task's process): no packer left running."""
+    fake, pids = _fake_packer(tmp_path)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "build-ami",
+            "--packer",
+            str(fake),
+            "--no-ssh",
+            "--manifest",
+            str(tmp_path / "m.json"),
+        ],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "Waiting for SSH" in line:
+            break
+    started = [int(p) for p in pids.read_text().split()]
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert "Traceback" not in rest
+    assert _wait_gone(started) == []

@@ -19,8 +19,8 @@ from invoke.exceptions import Exit
 
 from scheduler import costs
 from scheduler.costs import GroupBy
+from scheduler.sandbox.moto_server import MotoServer
 from scheduler.tasks import infrastructure as tasks
-from tests.services.moto import MotoServer
 from worker import aws as aws_clients
 
 

@@ -201,6 +201,20 @@ def test_macro_tool_gets_the_original_command_line(
     assert "macro-password-123" not in tool_log
 
 
+def test_the_dataset_fetch_shows_its_progress_and_a_cache_hit_shows_none(
+    tmp_path: Path, standin: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    macro_files(tmp_path, standin)
+    assert run(tmp_path, macro_job(queries="Q1")).exit_code == 0
+    first = capfd.readouterr().err
+    assert run(tmp_path, macro_job(queries="Q1")).exit_code == 0
+    second = capfd.readouterr().err
+    label = "dataset accesscontrol.tgz (download + extract): "
+    done = [line for line in first.splitlines() if line.startswith(label)]
+    assert len(done) == 1 and " in " in done[0], first  # off a terminal: one plain line
+    assert label not in second  # cached: nothing transferred
+
+
 def test_macro_tool_failures_follow_the_error_policy(tmp_path: Path, standin: Path) -> None:
     macro_files(tmp_path, standin)
     result = run(tmp_path, macro_job(queries="Q1,FAILING,Q2", error_policy="FAIL"))

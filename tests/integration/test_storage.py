@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services.moto import MotoServer
+from scheduler.sandbox.moto_server import MotoServer
 from worker import aws
 from worker.errors import ConfigError, IntegrityError, NotFoundError
 from worker.storage import Store, open_object, open_store

@@ -52,7 +52,17 @@ def test_missing_artifact_is_named_before_anything_is_uploaded(tmp_path: Path) -
     )
     assert done.returncode == 2
     assert "artifacts.benchmarks:" in done.stderr and "does not exist" in done.stderr
+    assert "build it first" in done.stderr
     assert not (tmp_path / "ws").exists()
+
+
+def test_a_missing_jar_of_this_repository_says_how_it_is_built(tmp_path: Path) -> None:
+    job = tmp_path / "job.toml"
+    text = (REPO / "examples" / "jmh-quickstart" / "job.toml").read_text()
+    job.write_text(text.replace("../../build/java/benchmarks.jar", "build/java/absent.jar"))
+    done = run_invoke("run-worker", str(job), "--workspace", str(tmp_path / "ws"))
+    assert done.returncode == 2
+    assert "scripts/build-java.sh builds it" in done.stderr, done.stderr
 
 
 def test_check_job_prints_the_validated_job() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.sandbox.moto_server import MotoServer
 from tests.resultsdb.documents import make_document
-from tests.services.moto import MotoServer
 from tests.services.neo4j import Neo4jServer
 from worker import aws as aws_clients
 from worker.contract import Env

@@ -48,8 +48,8 @@ def test_sync_everything_twice_is_idempotent(objects: LocalStore, tmp_path: Path
     db = SqliteResultsStore(tmp_path / "r.sqlite")
     first = sync_results(objects, db)
     second = sync_results(objects, db)
-    assert (first.found, first.written, first.failed) == (3, 3, 0)
-    assert (second.found, second.written) == (3, 3)
+    assert (first.found, first.written, first.already_there, first.failed) == (3, 3, 0, 0)
+    assert (second.found, second.written, second.already_there) == (3, 0, 3)
     assert [r.test_run_id for r in db.runs(ResultsFilter())] == ["tr-3", "tr-2", "tr-1"]
     assert len(db.metrics(ResultsFilter())) == 9
 

@@ -35,6 +35,8 @@ def test_sync_then_compare(
     tasks.results_sync(Context(), results_uri=str(results_dir), workspace=ws, json=True)
     counts = json.loads(capsys.readouterr().out)
     assert (counts["found"], counts["written"], counts["failed"]) == (2, 2, 0)
+    tasks.results_sync(Context(), results_uri=str(results_dir), workspace=ws)
+    assert capsys.readouterr().out.startswith("0 written, 2 already there, 0 skipped")
 
     tasks.compare(Context(), "tr-0", "tr-1", workspace=ws, json=True)
     rows = json.loads(capsys.readouterr().out)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import neo4j
 
-from tests.services.ports import free_port, wait_for_port
+from scheduler.sandbox.processes import free_port, wait_for_port
 
 HARNESS_DIR = Path(__file__).resolve().parent.parent / "neo4j-harness"
 HARNESS_JAR = HARNESS_DIR / "target" / "neo4j-harness-launcher.jar"

@@ -210,3 +210,53 @@ def test_watch_run_keeps_the_records_when_interrupted(
         )  # fmt: skip
     assert [r.status for r in written] == ["RUNNING"]
     assert b'"status": "RUNNING"' in store.get_bytes("runs/r1/jobs.json")
+
+
+def _watch_lines(client: Any) -> list[str]:
+    from scheduler.render import format_change
+
+    clock = iter(range(100))
+    updates = iter_updates(
+        BatchClient(client), ["a"], interval=1, sleep=lambda _: None, clock=lambda: next(clock)
+    )
+    return [format_change(c) for u in updates for c in u.changes]
+
+
+def test_a_job_that_runs_once_is_on_attempt_one_however_batch_lists_the_running_attempt(
+    raw: tuple[Any, Stubber],
+) -> None:
+    """moto lists the running attempt (start time only); real Batch lists an attempt once it
+    ended. Neither is a retry: no "attempt 2" for a job that ran once."""
+    client, stub = raw
+    running = {"container": {"logStreamName": "def/default/a"}, "startedAt": 5}
+    ended = {**running, "stoppedAt": 9, "container": {"exitCode": 0}}
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNABLE")]})
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNING", attempts=[running])]})
+    stub.add_response("describe_jobs", {"jobs": [job("a", "SUCCEEDED", attempts=[ended])]})
+
+    lines = _watch_lines(client)
+
+    assert lines == [
+        "name-a - job a is RUNNABLE",
+        "name-a - job a is RUNNING",
+        "name-a - job a is SUCCEEDED (exit code 0)",
+    ]
+
+
+def test_a_retried_job_says_which_attempt_it_is_on(raw: tuple[Any, Stubber]) -> None:
+    client, stub = raw
+    first = {"container": {"exitCode": 75}, "startedAt": 1, "stoppedAt": 2}
+    second = {"container": {"logStreamName": "s"}, "startedAt": 3}
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNING", attempts=[])]})
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNABLE", attempts=[first])]})
+    stub.add_response("describe_jobs", {"jobs": [job("a", "RUNNING", attempts=[first, second])]})
+    stub.add_response(
+        "describe_jobs",
+        {"jobs": [job("a", "SUCCEEDED", attempts=[first, {**second, "stoppedAt": 4}])]},
+    )
+
+    lines = _watch_lines(client)
+
+    assert lines[1] == "name-a - job a is RUNNABLE (exit code 75), attempt 2"
+    assert lines[2] == "name-a - job a is RUNNING"
+    assert "attempt" not in lines[3]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import logging
+import statistics
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,10 @@ class ToolContext:
     #: macro tool, which talks to the store itself).
     env: Mapping[str, str]
     results_store: ResultsStoreRef
+    #: Echo the tool's own output to the worker's stderr as well (on Batch: into the job's
+    #: log stream). Local runs keep it in ``tool.log`` only unless asked (``--verbose``);
+    #: one short line per benchmark is shown either way (:func:`report_benchmark`).
+    echo: bool = True
 
 
 @dataclasses.dataclass
@@ -62,14 +67,16 @@ def run_process(
     ctx: ToolContext,
     *,
     cwd: Path | None = None,
-    echo: bool = True,
+    echo: bool | None = None,
 ) -> int:
-    """Run a process; its output goes to the tool log (and the worker's stderr).
+    """Run a process; its output goes to the tool log (and, with ``echo`` (default
+    ``ctx.echo``), to the worker's stderr).
 
     The process gets a session of its own, so that a stop reaches its whole tree
     (:mod:`worker.interrupt`); a stop during the run raises ``JobInterruptedError`` once
     the process has ended.
     """
+    echo = ctx.echo if echo is None else echo
     ctx.tool_log.write(f"$ {' '.join(argv)}\n")
     ctx.tool_log.flush()
     try:
@@ -95,3 +102,26 @@ def run_process(
                 sys.stderr.write(line)
         ctx.tool_log.flush()
         return proc.wait()
+
+
+def summary_line(result: BenchmarkResult | BenchmarkFailure) -> str:
+    """One short line about a finished benchmark: name, score and spread, or the failure."""
+    if isinstance(result, BenchmarkFailure):
+        return f"{result.benchmark}: FAILED ({result.message})"
+    samples = result.samples
+    mean = statistics.fmean(samples)
+    spread = statistics.stdev(samples) if len(samples) > 1 else 0.0
+    params = ",".join(f"{k}={v}" for k, v in sorted(result.params.items()))
+    name = f"{result.name}[{params}]" if params else result.name
+    return (
+        f"{name}: {mean:.4g} \u00b1 {spread:.2g} {result.unit} (mean \u00b1 sd of {len(samples)})"
+    )
+
+
+def report_benchmark(ctx: ToolContext, result: BenchmarkResult | BenchmarkFailure) -> None:
+    """Show that a benchmark finished (stderr and the tool log), as soon as it does."""
+    line = summary_line(result)
+    ctx.tool_log.write(f"# {line}\n")
+    ctx.tool_log.flush()
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()

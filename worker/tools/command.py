@@ -16,7 +16,7 @@ from worker.errors import ConfigError
 from worker.interrupt import STOP
 from worker.job import ErrorPolicy
 from worker.results import BenchmarkFailure, BenchmarkResult
-from worker.tools.base import ToolAdapter, ToolContext, ToolOutcome
+from worker.tools.base import ToolAdapter, ToolContext, ToolOutcome, report_benchmark
 
 
 class CommandTool(ToolAdapter):
@@ -37,6 +37,7 @@ class CommandTool(ToolAdapter):
                 samples, error = self._measure(ctx, shlex.split(job.commands[name]))
             if error is not None:
                 outcome.failures.append(BenchmarkFailure(name, error))
+                report_benchmark(ctx, outcome.failures[-1])
                 if job.error_policy == ErrorPolicy.FAIL:
                     break
                 continue
@@ -49,6 +50,7 @@ class CommandTool(ToolAdapter):
             )
             outcome.benchmarks.append(result)
             outcome.recordings[result.key] = recordings
+            report_benchmark(ctx, result)
         return outcome
 
     def _measure(self, ctx: ToolContext, argv: list[str]) -> tuple[list[float], str | None]:

@@ -18,7 +18,13 @@ from worker.errors import ConfigError
 from worker.job import ErrorPolicy
 from worker.recordings import safe_key
 from worker.results import BenchmarkFailure, BenchmarkResult
-from worker.tools.base import ToolAdapter, ToolContext, ToolOutcome, run_process
+from worker.tools.base import (
+    ToolAdapter,
+    ToolContext,
+    ToolOutcome,
+    report_benchmark,
+    run_process,
+)
 
 _JMH_UNITS = {"NANOSECONDS": "ns", "MICROSECONDS": "us", "MILLISECONDS": "ms", "SECONDS": "s"}
 
@@ -180,13 +186,14 @@ class JmhTool(ToolAdapter):
         parsed = _read(result_file, job.workload)
         if code != 0 or not parsed:
             where = f"{benchmark} [{label}]" if params else benchmark
-            outcome.failures.append(
-                BenchmarkFailure(short, f"JMH exited {code} for {where}; see tool.log")
-            )
+            failure = BenchmarkFailure(short, f"JMH exited {code} for {where}; see tool.log")
+            outcome.failures.append(failure)
+            report_benchmark(ctx, failure)
             return job.error_policy != ErrorPolicy.FAIL
         for result in parsed:
             outcome.benchmarks.append(result)
             outcome.recordings[result.key] = recordings
+            report_benchmark(ctx, result)
         return True
 
 

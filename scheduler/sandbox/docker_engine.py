@@ -1,11 +1,13 @@
-"""The real Docker engine for the tests (and the sandbox): installed, started, base image made.
+"""The real Docker engine for the sandbox (and the tests): installed, started, base image made.
 
-- ``dockerd`` missing: ``scripts/install-test-deps.sh --apt-only`` installs Debian's docker.io.
+- ``dockerd`` missing: ``scripts/install-test-deps.sh --apt-only`` installs Debian's docker.io
+  (in a checkout; elsewhere the error names the Debian packages to install).
 - engine not answering: ``dockerd`` is started in the background and stopped again at the end
   (only when we started it).
 - ``debian:bookworm-slim`` cannot be pulled here: it is made with ``debootstrap`` from the
   machine's own Debian mirror and imported, once (skipped when the image exists).
-- job containers that moto Batch left behind are removed at the end.
+- job containers that moto Batch left behind are removed at the end (only those of one
+  sandbox or test session: selected by label or image).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import docker
+from scheduler.errors import ServiceStartError
+from scheduler.sandbox.processes import log_tail
 
 REPO = Path(__file__).resolve().parents[2]
 SOCKET = Path("/var/run/docker.sock")
@@ -46,14 +50,14 @@ class DockerEngine:
         return f"unix://{self.socket}"
 
     def client(self) -> Any:
-        return docker.DockerClient(base_url=self.base_url, timeout=600)
+        return docker.DockerClient(base_url=self.base_url, timeout=600)  # type: ignore[attr-defined]
 
 
 def _ping(socket: Path) -> bool:
     if not socket.exists():
         return False
     try:
-        client = docker.DockerClient(base_url=f"unix://{socket}", timeout=5)
+        client = docker.DockerClient(base_url=f"unix://{socket}", timeout=5)  # type: ignore[attr-defined]
         try:
             return bool(client.ping())
         finally:
@@ -62,9 +66,19 @@ def _ping(socket: Path) -> bool:
         return False
 
 
+#: What the sandbox needs from Debian (the installer's APT_PACKAGES hold them too).
+DEBIAN_PACKAGES = ("docker.io", "docker-registry", "debootstrap", "apache2-utils")
+
+
 def install_engine() -> None:
-    """Debian's docker.io (and the other test packages) through the project's installer."""
-    subprocess.run([str(REPO / "scripts" / "install-test-deps.sh"), "--apt-only"], check=True)
+    """Debian's docker.io, docker-registry, debootstrap through the project's installer."""
+    installer = REPO / "scripts" / "install-test-deps.sh"
+    if not installer.is_file():
+        raise ServiceStartError(
+            f"the Docker engine or registry is missing: apt-get install -y "
+            f"{' '.join(DEBIAN_PACKAGES)}"
+        )
+    subprocess.run([str(installer), "--apt-only"], check=True)
 
 
 def start_engine(workdir: Path, timeout: float = 60.0) -> DockerEngine:
@@ -85,11 +99,14 @@ def start_engine(workdir: Path, timeout: float = 60.0) -> DockerEngine:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"dockerd exited with {proc.returncode}; see {log_path}")
+            raise ServiceStartError(
+                f"dockerd exited with {proc.returncode}; the end of {log_path}:\n"
+                + log_tail(log_path)
+            )
         if _ping(SOCKET):
             return DockerEngine(SOCKET, proc.pid, log_path)
         time.sleep(0.3)
-    raise TimeoutError(f"dockerd did not answer on {SOCKET} within {timeout}s; see {log_path}")
+    raise ServiceStartError(f"dockerd did not answer on {SOCKET} within {timeout}s; see {log_path}")
 
 
 def stop_engine(engine: DockerEngine, timeout: float = 30.0) -> None:
@@ -124,7 +141,7 @@ def debian_mirror() -> str:
             match = re.match(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+bookworm\s", line)
             if match:
                 return match.group(1)
-    raise RuntimeError(
+    raise ServiceStartError(
         "no Debian mirror in /etc/apt/sources.list.d/debian.sources or "
         "/etc/apt/sources.list: debootstrap uses the machine's own mirror"
     )
@@ -153,21 +170,27 @@ def ensure_base_image(engine: DockerEngine, name: str = BASE_IMAGE) -> str:
             client.api.import_image_from_stream(tar.stdout, repository=repository, tag=tag)
             tar.stdout.close()
             if tar.wait() != 0:
-                raise RuntimeError("tar of the debootstrap tree failed")
+                raise ServiceStartError("tar of the debootstrap tree failed")
         return str(client.images.get(name).id)
     finally:
         client.close()
 
 
-def remove_containers(engine: DockerEngine, images: list[str]) -> list[str]:
-    """Remove every container (running or not) made from one of ``images``; their names."""
+def remove_containers(
+    engine: DockerEngine, images: list[str] | None = None, *, label: str | None = None
+) -> list[str]:
+    """Remove the containers (running or not) made from one of ``images``, or carrying
+    ``label`` (``key=value``); their names. Nothing else is touched."""
     client = engine.client()
-    removed = []
+    removed: list[str] = []
+    filters: list[dict[str, str]] = [{"ancestor": image} for image in images or []]
+    if label is not None:
+        filters.append({"label": label})
     try:
-        for image in images:
-            for container in client.containers.list(all=True, filters={"ancestor": image}):
+        for selection in filters:
+            for container in client.containers.list(all=True, filters=selection):
                 container.remove(force=True)
-                removed.append(container.name)
+                removed.append(str(container.name))
     finally:
         client.close()
     return removed

@@ -1,5 +1,7 @@
 """Debian's ``docker-registry`` on loopback, with its own config: open, or with htpasswd auth.
 
+The sandbox's registry (``invoke build-worker --push`` goes there) and the tests'.
+
 127.0.0.0/8 registries are insecure-allowed by the engine by default, so push and pull work
 over plain HTTP.
 """
@@ -7,17 +9,15 @@ over plain HTTP.
 from __future__ import annotations
 
 import dataclasses
-import os
 import secrets
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
-from tests.services.docker_engine import install_engine
-from tests.services.ports import free_port, wait_for_port
+from scheduler.sandbox.docker_engine import install_engine
+from scheduler.sandbox.processes import free_port, stop_process, wait_for_port
 
 CONFIG = """\
 version: 0.1
@@ -90,22 +90,9 @@ def start_registry(workdir: Path, auth: tuple[str, str] | None = None) -> Regist
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    try:
-        wait_for_port(port, timeout=30)
-    except TimeoutError:
-        proc.kill()
-        raise
+    wait_for_port(port, timeout=30, process=proc, name="docker-registry", log=log)
     user, password = auth if auth else (None, None)
     return Registry(port, proc.pid, log, user, password)
-
-
-def stop_process(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    with suppress(ChildProcessError):
-        os.waitpid(pid, 0)
 
 
 @contextmanager
