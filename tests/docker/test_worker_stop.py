@@ -14,8 +14,8 @@ import pytest
 
 from scheduler.local_run import build_local_run
 from scheduler.plan import prepare_run
+from scheduler.sandbox.moto_server import MotoServer
 from tests.jobs import command_job
-from tests.services.moto import MotoServer
 from worker import aws as aws_clients
 from worker.contract import ExitCode
 from worker.job import parse_job

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services.moto import MotoServer
+from scheduler.sandbox.moto_server import MotoServer
 from tests.services.neo4j import Neo4jServer
 from tests.services.toxiproxy import Proxy, Toxiproxy, run_toxiproxy
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.sandbox.batch_resources import create_batch_resources
+from scheduler.sandbox.moto_server import CREDENTIALS, MotoServer
 from tests.cli import run_invoke
 from tests.jobs import command_job
 from tests.services.aws_faults import FaultScript, run_aws_fault_proxy
-from tests.services.batch_setup import create_batch_resources
-from tests.services.moto import CREDENTIALS, MotoServer
 from worker import aws as aws_clients
 from worker.storage import open_store
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from scheduler.batch import BatchClient
+from scheduler.sandbox.batch_resources import create_batch_resources
+from scheduler.sandbox.moto_server import CREDENTIALS, MotoServer
 from scheduler.schedule import ScheduleRequest, schedule_run
 from scheduler.submit import Target
 from tests.cli import REPO, run_invoke
 from tests.jobs import command_job
-from tests.services.batch_setup import create_batch_resources
-from tests.services.moto import CREDENTIALS, MotoServer
 from worker import aws as aws_clients
 from worker.storage import open_store
 

@@ -35,6 +35,8 @@ from scheduler.batch import BatchClient
 from scheduler.costs import GroupBy
 from scheduler.errors import BatchError
 from scheduler.plan import PlannedJob
+from scheduler.sandbox.batch_resources import create_batch_resources
+from scheduler.sandbox.moto_server import MotoServer
 from scheduler.stack import DeployRequest, Waiter
 from scheduler.stacktemplate import (
     BATCH_SERVICE_LINKED_ROLE,
@@ -49,8 +51,6 @@ from scheduler.stacktemplate import (
 from scheduler.submit import SubmitSettings, Target, build_submit_request
 from scheduler.tags import sanitise_tag_value
 from tests.infra.conftest import Network
-from tests.services.batch_setup import create_batch_resources
-from tests.services.moto import MotoServer
 from worker import aws
 from worker.awserrors import is_not_found, is_stack_missing
 

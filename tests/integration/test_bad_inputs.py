@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.sandbox.moto_server import MotoServer
 from tests.cli import REPO, invoke_in_process
-from tests.services.moto import MotoServer
 from worker import aws
 from worker.contract import ExitCode
 

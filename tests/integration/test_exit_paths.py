@@ -12,11 +12,11 @@ import pytest
 from scheduler.batch import BatchClient, definition_log_group
 from scheduler.compare import resolve_test_run_id
 from scheduler.local import run_locally
+from scheduler.sandbox.moto_server import MotoServer
+from scheduler.sandbox.processes import free_port
 from tests.jobs import command_job
 from tests.resultsdb.conftest import FAST_RETRIES
 from tests.resultsdb.documents import make_document
-from tests.services.moto import MotoServer
-from tests.services.ports import free_port
 from worker import aws as aws_clients
 from worker.contract import RESULTS_FILE, RESULTS_STORE_PENDING, Env, ExitCode
 from worker.errors import ConfigError, IntegrityError, NotFoundError

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.services.ports import free_port, wait_for_port
+from scheduler.sandbox.processes import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 BINARY = REPO / "build" / "bin" / "toxiproxy-server"
