@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -143,22 +144,7 @@ def build_wheels(
     machine = WHEEL_MACHINE
     key = hashlib.sha256("\n".join([*reqs, machine, IMAGE_PYTHON]).encode()).hexdigest()
     if not stamp.is_file() or stamp.read_text() != key:
-        platforms = [f"manylinux{v}_{machine}" for v in ("2014", "_2_17", "_2_28")]
-        _pip(
-            [
-                "download",
-                "--dest",
-                str(dest),
-                "--only-binary=:all:",
-                "--python-version",
-                IMAGE_PYTHON,
-                "--implementation",
-                "cp",
-                *[arg for p in platforms for arg in ("--platform", p)],
-                *reqs,
-            ],
-            on_line,
-        )
+        _download_wheels(dest, reqs, machine, on_line)
         stamp.write_text(key)
     for old in dest.glob("benchmark_infra-*.whl"):
         old.unlink()
@@ -167,14 +153,69 @@ def build_wheels(
     return dest
 
 
-def _pip(args: list[str], on_line: OnLine | None) -> None:
+#: pip's words for a requirement with no wheel for the target (only an sdist on the index).
+_NO_WHEEL = re.compile(r"No matching distribution found for (\S+)")
+
+
+def _download_wheels(dest: Path, reqs: list[str], machine: str, on_line: OnLine | None) -> None:
+    """Wheels of ``reqs`` for the image's Python and machine. A requirement published only as
+    an sdist is built into a wheel here first (then found through ``--find-links``): that
+    works when this host is of the image's machine, and is refused clearly otherwise."""
+    platforms = [f"manylinux{v}_{machine}" for v in ("2014", "_2_17", "_2_28")]
+    platforms.append(f"linux_{machine}")  # what a wheel built here from an sdist is tagged
+    args = [
+        "download",
+        "--dest",
+        str(dest),
+        "--find-links",
+        str(dest),
+        "--only-binary=:all:",
+        "--python-version",
+        IMAGE_PYTHON,
+        "--implementation",
+        "cp",
+        *[arg for p in platforms for arg in ("--platform", p)],
+        *reqs,
+    ]
+    built: set[str] = set()
+    while True:
+        code, output = _pip_run(args, on_line)
+        if code == 0:
+            return
+        missing = set(_NO_WHEEL.findall(output)) - built
+        if not missing:
+            raise ImageError(f"pip download failed (exit {code}):\n{output[-2000:]}")
+        if platform.machine() != machine or sys.version_info[:2] != _python_version():
+            raise ImageError(
+                f"{', '.join(sorted(missing))}: only an sdist is published, and this host "
+                f"({platform.machine()}, Python {sys.version_info[0]}.{sys.version_info[1]}) "
+                f"cannot build its wheel for the image ({machine}, Python {IMAGE_PYTHON})"
+            )
+        for requirement in sorted(missing):
+            if on_line is not None:
+                on_line(f"building a wheel of {requirement} (only an sdist is published)")
+            _pip(["wheel", "--no-deps", "--wheel-dir", str(dest), requirement], on_line)
+        built |= missing
+
+
+def _python_version() -> tuple[int, int]:
+    major, minor = IMAGE_PYTHON.split(".")
+    return int(major), int(minor)
+
+
+def _pip_run(args: list[str], on_line: OnLine | None) -> tuple[int, str]:
     cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     for line in (proc.stdout + proc.stderr).splitlines():
         if on_line is not None:
             on_line(line)
-    if proc.returncode != 0:
-        raise ImageError(f"pip {args[0]} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _pip(args: list[str], on_line: OnLine | None) -> None:
+    code, output = _pip_run(args, on_line)
+    if code != 0:
+        raise ImageError(f"pip {args[0]} failed (exit {code}):\n{output[-2000:]}")
 
 
 # --------------------------------------------------------------------------- build and push

@@ -20,6 +20,7 @@ Outside a sandbox (see :func:`scheduler.sandbox.lifecycle.active_state`) nothing
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,6 +117,34 @@ def recompute_outputs(
     )
 
 
+def make_batch_service_linked_role(iam: Any | None = None) -> bool:
+    """moto gap: its CreateServiceLinkedRole names Batch's role ``AWSServiceRoleForbatch``, not
+    ``AWSServiceRoleForBatch`` as AWS does, so the compute environments would name a role that
+    does not exist. The role is made as a plain one with the real name and path. False when
+    it was there already."""
+    from scheduler.stacktemplate import BATCH_SERVICE_LINKED_ROLE, BATCH_SERVICE_LINKED_ROLE_PATH
+
+    iam = iam if iam is not None else aws.client("iam")
+    if any(r["RoleName"] == BATCH_SERVICE_LINKED_ROLE for r in iam.list_roles()["Roles"]):
+        return False
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "batch.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.create_role(
+        RoleName=BATCH_SERVICE_LINKED_ROLE,
+        Path=BATCH_SERVICE_LINKED_ROLE_PATH,
+        AssumeRolePolicyDocument=json.dumps(trust),
+    )
+    return True
+
+
 def iter_deploy(request: stack.DeployRequest, *, dry_run: bool = False) -> Iterator[Any]:
     """:func:`scheduler.stack.iter_deploy`, adapted when AWS is the sandbox."""
     state = active_state()
@@ -123,6 +152,11 @@ def iter_deploy(request: stack.DeployRequest, *, dry_run: bool = False) -> Itera
         yield from stack.iter_deploy(request, dry_run=dry_run)
         return
     template = sandbox_template(request.template_path, state)
+    if make_batch_service_linked_role():
+        log.warning(
+            "sandbox: made Batch's service-linked role as a plain role (moto's "
+            "CreateServiceLinkedRole gets its name wrong)"
+        )
     log.warning(
         "sandbox: deploying %s: job definitions mount %s/batch-work instead of the host's "
         "/work, get the sandbox's endpoint and are not privileged",

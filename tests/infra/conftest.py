@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
+from scheduler.sandbox.deploy import make_batch_service_linked_role
 from scheduler.sandbox.moto_server import MotoServer
 from scheduler.stack import Waiter
-from scheduler.stacktemplate import BATCH_SERVICE_LINKED_ROLE, BATCH_SERVICE_LINKED_ROLE_PATH
 from worker import aws
 
 
@@ -26,22 +25,7 @@ def network(aws_clean: MotoServer) -> Network:
     """moto's default VPC and subnets, an ECS-optimized AMI from its catalogue, and Batch's
     service-linked role (moto's CreateServiceLinkedRole names it AWSServiceRoleForbatch, not
     AWSServiceRoleForBatch as AWS does, so it is made as a plain role with the real name)."""
-    aws.client("iam").create_role(
-        RoleName=BATCH_SERVICE_LINKED_ROLE,
-        Path=BATCH_SERVICE_LINKED_ROLE_PATH,
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "batch.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )
+    make_batch_service_linked_role()
     ec2 = aws.client("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
