@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scheduler.artifacts import UploadStats, check_artifacts, upload_all
+from scheduler.artifacts import RunArtifacts, UploadStats
 from worker.contract import JOB_PARAMETERS_FILE
 from worker.errors import ConfigError, NotFoundError
 from worker.job import Job
@@ -106,14 +106,11 @@ def prepare_run(
     """Validate every job's artifacts, upload them once, and write the job parameters."""
     if not jobs:
         raise ConfigError("no jobs to schedule")
-    problems = [p for job in jobs for p in check_artifacts(_local_inputs(job), job_dir)]
-    if problems:
-        raise ConfigError(sorted(set(problems)))
+    artifacts = RunArtifacts(store, job_dir, progress=progress)
+    all_refs = artifacts.upload([_local_inputs(job) for job in jobs])
     run_id = run_id or new_run_id()
-    stats = UploadStats()
     planned = []
-    for index, job in enumerate(jobs):
-        refs = upload_all(store, _local_inputs(job), job_dir, stats, progress)
+    for index, (job, refs) in enumerate(zip(jobs, all_refs, strict=True)):
         dataset = refs.pop("dataset", None)
         test_run_id = str(uuid.uuid4())
         params = JobParameters(
@@ -137,7 +134,7 @@ def prepare_run(
                 params.results_uri,
             )
         )
-    plan = RunPlan(run_id, dt.datetime.now(dt.UTC).isoformat(), tuple(planned), stats)
+    plan = RunPlan(run_id, dt.datetime.now(dt.UTC).isoformat(), tuple(planned), artifacts.stats)
     write_manifest(store, plan)
     return plan
 

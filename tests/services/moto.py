@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -22,6 +23,9 @@ CREDENTIALS = {
 }
 
 
+_REQUEST_LINE = re.compile(r'"([A-Z]+) (\S+) HTTP/[0-9.]+" \d{3}')
+
+
 @dataclass
 class MotoServer:
     endpoint: str
@@ -37,6 +41,18 @@ class MotoServer:
         req = urllib.request.Request(f"{self.endpoint}{path}", data=data, method="POST")
         with urllib.request.urlopen(req, timeout=30) as resp:
             resp.read()
+
+    def log_offset(self) -> int:
+        """Where the request log ends now: pass it to :meth:`requests_since`."""
+        return self.log.stat().st_size
+
+    def requests_since(self, offset: int) -> list[tuple[str, str]]:
+        """(method, path) of every request the server logged after ``offset``: counted on the
+        server side, whatever the client believes it sent."""
+        with self.log.open("rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode(errors="replace")
+        return [(m.group(1), m.group(2)) for m in _REQUEST_LINE.finditer(text)]
 
     def reset(self) -> None:
         self.post("/moto-api/reset")
