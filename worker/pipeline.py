@@ -24,7 +24,6 @@ from worker.contract import (
     Env,
     ExitCode,
 )
-from worker.dataset import fetch_dataset
 from worker.errors import BenchInfraError
 from worker.fetch import fetch_artifacts, fetch_parameters
 from worker.job import ErrorPolicy, Tool
@@ -114,6 +113,8 @@ def run_job(opts: WorkerOptions) -> JobReport:
 def _execute(params: JobParameters, opts: WorkerOptions, dirs: _Dirs, report: JobReport) -> None:
     started = _now()
     try:
+        from worker.dataset import fetch_dataset  # tarfile, zstandard: only jobs with a dataset
+
         artifacts = fetch_artifacts(params.artifacts, dirs.artifacts)
         dataset = (
             fetch_dataset(params.dataset, opts.workspace / "cache" / "datasets")
