@@ -123,6 +123,15 @@ def _free(port: int) -> bool:
 class SeaweedFS:
     endpoint: str
     data_dir: Path
+    pid: int
+
+    def read_bytes(self) -> int:
+        """What the server process has read so far (``rchar``: sockets and files), counted by
+        the kernel: the server-side view of bytes sent to it."""
+        for line in Path(f"/proc/{self.pid}/io").read_text().splitlines():
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+        raise RuntimeError(f"no rchar in /proc/{self.pid}/io")
 
     def env(self) -> dict[str, str]:
         return {
@@ -130,8 +139,8 @@ class SeaweedFS:
             "AWS_ACCESS_KEY_ID": S3_KEY,
             "AWS_SECRET_ACCESS_KEY": S3_SECRET,
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "eu-north-1",
+            "AWS_DEFAULT_REGION": "eu-north-1",
         }
 
     def stored_bytes(self, bucket: str, prefix: str) -> int:
@@ -196,7 +205,7 @@ def run_seaweedfs(workdir: Path, buckets: Sequence[str] = ("bench",)) -> Iterato
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_port(s3, timeout=90)
-        server = SeaweedFS(f"http://127.0.0.1:{s3}", data)
+        server = SeaweedFS(f"http://127.0.0.1:{s3}", data, proc.pid)
         _create_buckets(server, buckets)
         yield server
     finally:
