@@ -90,8 +90,10 @@ class HashIndex:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".sha256-index.")
+            # files that are gone (old build directories) leave the index
+            entries = {k: v for k, v in self._entries.items() if os.path.exists(k)}
             with os.fdopen(fd, "w") as out:
-                json.dump({"version": _VERSION, "entries": self._entries}, out)
+                json.dump({"version": _VERSION, "entries": entries}, out)
             os.replace(tmp, self.path)
             self._dirty = False
         except OSError as exc:
