@@ -1,7 +1,11 @@
 """Writing results to Neo4j: the project's writer vs one transaction per metric.
 
 Writes RUNS test runs x BENCHMARKS benchmarks x SAMPLES samples (default 100 x 50 x 1,000)
-twice into an emptied database:
+into an emptied database, each writer ``--rounds`` times (interleaved, order rotated; min and
+median), on loopback and again through Toxiproxy adding ``--latency-ms`` each way (with
+``--latency-runs`` test runs: the naive writer pays ~4 round trips per metric there). In
+process: both writers are library code. The goals: naive/project >= 3x on loopback, >= 10x at
+10 ms.
 
 * ``project``: :class:`worker.resultsdb.neo4j.Neo4jResultsStore` -- one managed write
   transaction per test run, every benchmark's metrics and samples in one ``UNWIND $rows``;
@@ -10,7 +14,7 @@ twice into an emptied database:
   comparison measures round trips and transactions, not query-plan caching.
 
 Each writer first writes one warm-up test run (then the database is emptied again), so the
-JIT-compiled plans of both are warm. Prints both times and the ratio.
+JIT-compiled plans of both are warm. Prints both times and the ratios against the goals.
 
     python bench/neo4j_write.py                          # starts the test harness itself
     python bench/neo4j_write.py --uri bolt://127.0.0.1:7687 --user neo4j  # password from
@@ -20,12 +24,13 @@ JIT-compiled plans of both are warm. Prints both times and the ratio.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,6 +40,7 @@ import neo4j
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.benchlib import goal_line, latency_proxy, ratio, rounds, summary  # noqa: E402
 from tests.services.neo4j import run_neo4j  # noqa: E402
 from worker.contract import Env  # noqa: E402
 from worker.credentials import StoreCredentials  # noqa: E402
@@ -155,15 +161,67 @@ def count(driver: Any, database: str) -> tuple[int, int]:
 
 
 @contextmanager
-def target(args: argparse.Namespace) -> Iterator[StoreCredentials]:
+def target(args: argparse.Namespace, workdir: Path) -> Iterator[StoreCredentials]:
     if args.uri:
         password = os.environ.get(Env.RESULTS_STORE_PASSWORD, "")
         yield StoreCredentials(args.uri, args.user, password, args.database, "environment")
         return
-    with tempfile.TemporaryDirectory(prefix="neo4j-bench-") as tmp:
-        print("starting the Neo4j test harness ...", file=sys.stderr)
-        with run_neo4j(Path(tmp)) as server:
-            yield StoreCredentials(server.uri, server.user, server.password, server.database)
+    print("starting the Neo4j test harness ...", file=sys.stderr)
+    with run_neo4j(workdir) as server:
+        yield StoreCredentials(server.uri, server.user, server.password, server.database)
+
+
+def via_proxy(creds: StoreCredentials, port: int) -> StoreCredentials:
+    scheme, _, _ = creds.uri.partition("://")
+    return dataclasses.replace(creds, uri=f"{scheme}://127.0.0.1:{port}")
+
+
+def measure(
+    label: str, creds: StoreCredentials, args: argparse.Namespace, runs: int
+) -> tuple[list[float], list[float]]:
+    """Both writers, interleaved and rotated, ``args.rounds`` times each; the database is
+    emptied before every write and the written metrics and samples are counted after it."""
+    docs = make_documents(runs, args.benchmarks, args.samples, "run")
+    warmup = make_documents(1, args.benchmarks, args.samples, "warmup")
+    expected = (runs * args.benchmarks, runs * args.benchmarks * args.samples)
+    store = Neo4jResultsStore(creds)
+    driver = neo4j.GraphDatabase.driver(creds.uri, auth=(creds.user, creds.password))
+
+    def write(name: str, batch: list[dict[str, Any]]) -> None:
+        if name == "project":
+            write_project(store, batch)
+        else:
+            write_naive(driver, creds.database, batch)
+
+    def contender(name: str) -> Callable[[], float]:
+        def run() -> float:
+            wipe(driver, creds.database)
+            start = time.perf_counter()
+            write(name, docs)
+            elapsed = time.perf_counter() - start
+            got = count(driver, creds.database)
+            if got != expected:
+                raise SystemExit(f"{name}: wrote {got} (metrics, samples), expected {expected}")
+            return elapsed
+
+        return run
+
+    try:
+        for name in ("project", "naive"):  # warm both writers' query plans
+            wipe(driver, creds.database)
+            write(name, warmup)
+        times = rounds({n: contender(n) for n in ("project", "naive")}, args.rounds)
+        wipe(driver, creds.database)
+    finally:
+        driver.close()
+        store.close()
+    print(
+        f"{label}: {runs} runs x {args.benchmarks} benchmarks x {args.samples} samples, "
+        f"{args.rounds} rounds interleaved"
+    )
+    print(f"  project {summary(times['project'])}  ({runs} transactions)")
+    print(f"  naive   {summary(times['naive'])}  ({expected[0]} transactions)")
+    return times["project"], times["naive"]
 
 
 def main() -> None:
@@ -171,42 +229,29 @@ def main() -> None:
     parser.add_argument("--uri", help="Neo4j to use (default: start the test harness)")
     parser.add_argument("--user", default="neo4j")
     parser.add_argument("--database", default="neo4j")
-    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=100, help="test runs on loopback")
+    parser.add_argument(
+        "--latency-runs", type=int, default=10, help="test runs behind the latency proxy"
+    )
+    parser.add_argument("--latency-ms", type=int, default=10, help="added each way")
     parser.add_argument("--benchmarks", type=int, default=50)
     parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    docs = make_documents(args.runs, args.benchmarks, args.samples, "run")
-    warmup = make_documents(1, args.benchmarks, args.samples, "warmup")
-    expected = (args.runs * args.benchmarks, args.runs * args.benchmarks * args.samples)
-    with target(args) as creds:
-        store = Neo4jResultsStore(creds)
-        driver = neo4j.GraphDatabase.driver(creds.uri, auth=(creds.user, creds.password))
-        times: dict[str, float] = {}
-        for name in ("project", "naive"):
-            wipe(driver, creds.database)
-            if name == "project":
-                write_project(store, warmup)
-            else:
-                write_naive(driver, creds.database, warmup)
-            wipe(driver, creds.database)
-            start = time.perf_counter()
-            if name == "project":
-                write_project(store, docs)
-            else:
-                write_naive(driver, creds.database, docs)
-            times[name] = time.perf_counter() - start
-            got = count(driver, creds.database)
-            if got != expected:
-                raise SystemExit(f"{name}: wrote {got} (metrics, samples), expected {expected}")
-            print(
-                f"{name:8s} {times[name]:8.2f} s  ({args.runs} runs, {got[0]} metrics, "
-                f"{got[1]} samples; {args.runs if name == 'project' else got[0]} transactions)"
-            )
-        wipe(driver, creds.database)
-        driver.close()
-        store.close()
-    print(f"ratio naive/project: {times['naive'] / times['project']:.1f}x")
+    with (
+        tempfile.TemporaryDirectory(prefix="neo4j-bench-") as tmp,
+        target(args, Path(tmp)) as creds,
+    ):
+        port = int(creds.uri.rsplit(":", 1)[1])
+        ours, naive = measure("loopback", creds, args, args.runs)
+        loopback = ratio(naive, ours)
+        with latency_proxy(port, args.latency_ms, Path(tmp)) as proxied:
+            label = f"{args.latency_ms} ms each way (Toxiproxy)"
+            ours, naive = measure(label, via_proxy(creds, proxied), args, args.latency_runs)
+            latent = ratio(naive, ours)
+    print(goal_line("naive/project on loopback", loopback, 3, at_most=False))
+    print(goal_line(f"naive/project at {args.latency_ms} ms", latent, 10, at_most=False))
 
 
 if __name__ == "__main__":

@@ -1,16 +1,21 @@
 """Artifacts are uploaded once per content hash and reused by every job and every run.
 
-Layout: ``<base>/artifacts/sha256/<hex>/<file name>``. A HEAD before each PUT means that
-re-running with unchanged artifacts uploads zero bytes.
+Layout: ``<base>/artifacts/sha256/<hex>/<file name>``. The hash comes first (it names the
+object), then one HEAD: content already stored (the usual case for an unchanged jar) sends zero
+bytes. Within a run every distinct file is hashed, checked and uploaded once, and a local hash
+index (:mod:`scheduler.hashindex`) spares re-reading files that did not change since.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from scheduler.hashindex import HashIndex
 from worker.errors import ConfigError
 from worker.params import ArtifactRef
 from worker.storage import ProgressCallback, Store, open_object
@@ -19,6 +24,8 @@ from worker.storage.base import sha256_file
 log = logging.getLogger(__name__)
 
 ARTIFACTS_PREFIX = "artifacts/sha256"
+#: Distinct files hashed and uploaded at once: one hashes while another is on the wire.
+FILE_CONCURRENCY = 2
 
 
 @dataclasses.dataclass
@@ -26,6 +33,16 @@ class UploadStats:
     uploaded: int = 0
     reused: int = 0
     bytes_sent: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()  # not a field: asdict() and == see only the counts
+
+    def add(self, *, uploaded: int = 0, reused: int = 0, bytes_sent: int = 0) -> None:
+        """Count from any upload thread."""
+        with self._lock:
+            self.uploaded += uploaded
+            self.reused += reused
+            self.bytes_sent += bytes_sent
 
 
 def resolve_local(value: str, base_dir: Path) -> Path | None:
@@ -64,19 +81,22 @@ def how_to_build(path: Path) -> str:
 
 
 def upload_artifact(
-    store: Store, path: Path, stats: UploadStats, progress: ProgressCallback | None = None
+    store: Store,
+    path: Path,
+    stats: UploadStats,
+    progress: ProgressCallback | None = None,
+    index: HashIndex | None = None,
 ) -> ArtifactRef:
     """Upload ``path`` under its content hash unless it is already there."""
-    digest = sha256_file(path)
+    digest = index.sha256(path) if index is not None else sha256_file(path)
     key = f"{ARTIFACTS_PREFIX}/{digest}/{path.name}"
     existing = store.head(key)
     if existing is not None and existing.size == path.stat().st_size:
-        stats.reused += 1
+        stats.add(reused=1)
         log.info("artifact %s already stored as %s", path.name, existing.uri)
         return ArtifactRef(existing.uri, digest, existing.size)
     info = store.put_file(path, key, sha256=digest, progress=progress)
-    stats.uploaded += 1
-    stats.bytes_sent += info.size
+    stats.add(uploaded=1, bytes_sent=info.size)
     log.info("uploaded %s (%d bytes) to %s", path.name, info.size, info.uri)
     return ArtifactRef(info.uri, digest, info.size)
 
@@ -90,6 +110,66 @@ def reference_remote(uri: str) -> ArtifactRef:
     return ArtifactRef(uri, info.sha256, info.size)
 
 
+class RunArtifacts:
+    """A run's artifacts: each distinct file is hashed, checked (HEAD) and uploaded at most
+    once per run, however many jobs share it; distinct files go up concurrently."""
+
+    def __init__(
+        self,
+        store: Store,
+        base_dir: Path,
+        *,
+        progress: ProgressCallback | None = None,
+        index: HashIndex | None = None,
+        stats: UploadStats | None = None,
+        concurrency: int = FILE_CONCURRENCY,
+    ) -> None:
+        self.store = store
+        self.base_dir = base_dir
+        self.progress = progress
+        self.index = index if index is not None else HashIndex()
+        self.stats = stats if stats is not None else UploadStats()
+        self.concurrency = concurrency
+        self._refs: dict[str, ArtifactRef] = {}
+
+    def _identity(self, value: str) -> tuple[str, Path | None]:
+        path = resolve_local(value, self.base_dir)
+        return (value, None) if path is None else (str(path.resolve()), path)
+
+    def upload(self, artifact_sets: Sequence[Mapping[str, str]]) -> list[dict[str, ArtifactRef]]:
+        """References for every set (one per job); validates all first, uploads each file once."""
+        problems = sorted({p for a in artifact_sets for p in check_artifacts(a, self.base_dir)})
+        if problems:
+            raise ConfigError(problems)
+        pending: dict[str, Path | None] = {}
+        for artifacts in artifact_sets:
+            for value in artifacts.values():
+                ident, path = self._identity(value)
+                if ident not in self._refs:
+                    pending[ident] = path
+        self._resolve(pending)
+        return [
+            {name: self._refs[self._identity(value)[0]] for name, value in sorted(a.items())}
+            for a in artifact_sets
+        ]
+
+    def _resolve(self, pending: Mapping[str, Path | None]) -> None:
+        def one(ident: str, path: Path | None) -> tuple[str, ArtifactRef]:
+            if path is None:
+                return ident, reference_remote(ident)
+            return ident, upload_artifact(self.store, path, self.stats, self.progress, self.index)
+
+        try:
+            if len(pending) <= 1 or self.concurrency <= 1:
+                results = [one(i, p) for i, p in pending.items()]
+            else:
+                with ThreadPoolExecutor(self.concurrency, "artifact-upload") as pool:
+                    results = list(pool.map(lambda item: one(*item), pending.items()))
+        finally:
+            self.index.save()
+        self._refs.update(results)
+
+
 def upload_all(
     store: Store,
     artifacts: Mapping[str, str],
@@ -98,15 +178,5 @@ def upload_all(
     progress: ProgressCallback | None = None,
 ) -> dict[str, ArtifactRef]:
     """Upload (or reference) every artifact; validates all first so a bad one uploads nothing."""
-    problems = check_artifacts(artifacts, base_dir)
-    if problems:
-        raise ConfigError(problems)
-    refs: dict[str, ArtifactRef] = {}
-    for name, value in sorted(artifacts.items()):
-        path = resolve_local(value, base_dir)
-        refs[name] = (
-            reference_remote(value)
-            if path is None
-            else upload_artifact(store, path, stats, progress)
-        )
-    return refs
+    run = RunArtifacts(store, base_dir, progress=progress, stats=stats)
+    return run.upload([artifacts])[0]

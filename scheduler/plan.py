@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scheduler.artifacts import UploadStats, check_artifacts, upload_all
+from scheduler.artifacts import RunArtifacts, UploadStats
 from scheduler.jobcheck import local_inputs
 from worker.contract import JOB_PARAMETERS_FILE
 from worker.errors import ConfigError, NotFoundError
@@ -128,14 +128,11 @@ def prepare_run(
     """Validate every job's artifacts, upload them once, and write the job parameters."""
     if not jobs:
         raise ConfigError("no jobs to schedule")
-    problems = [p for job in jobs for p in check_artifacts(local_inputs(job), job_dir)]
-    if problems:
-        raise ConfigError(sorted(set(problems)))
     run_id = check_run_id(run_id) if run_id else new_run_id()
-    stats = UploadStats()
+    artifacts = RunArtifacts(store, job_dir, progress=progress)  # checks them all first
+    all_refs = artifacts.upload([local_inputs(job) for job in jobs])
     planned = []
-    for index, job in enumerate(jobs):
-        refs = upload_all(store, local_inputs(job), job_dir, stats, progress)
+    for index, (job, refs) in enumerate(zip(jobs, all_refs, strict=True)):
         dataset = refs.pop("dataset", None)
         test_run_id = str(uuid.uuid4())
         params = JobParameters(
@@ -159,7 +156,7 @@ def prepare_run(
                 params.results_uri,
             )
         )
-    plan = RunPlan(run_id, dt.datetime.now(dt.UTC).isoformat(), tuple(planned), stats)
+    plan = RunPlan(run_id, dt.datetime.now(dt.UTC).isoformat(), tuple(planned), artifacts.stats)
     write_manifest(store, plan)
     return plan
 

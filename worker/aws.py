@@ -24,6 +24,17 @@ log = logging.getLogger(__name__)
 #: Used only when neither the environment nor the profile names a region.
 DEFAULT_REGION = "eu-north-1"
 
+#: Every byte we move through S3 is already covered by our own sha256 (recorded at upload,
+#: verified after download), so botocore's extra passes over each body are skipped: no CRC32
+#: checksum unless an operation requires one, and no sha256 of the payload for the request
+#: signature (on https botocore skips that anyway; on plain-http endpoints it would hash every
+#: part once more).
+_S3_TRANSFER_SETTINGS: dict[str, Any] = {
+    "request_checksum_calculation": "when_required",
+    "response_checksum_validation": "when_required",
+    "s3": {"payload_signing_enabled": False},
+}
+
 
 def configured_region() -> str | None:
     """The region the standard chain names (environment, then profile), or None."""
@@ -71,6 +82,7 @@ def client(service: str, *, region_name: str | None = None, max_attempts: int | 
         connect_timeout=10,
         read_timeout=60,
         max_pool_connections=32,
+        **(_S3_TRANSFER_SETTINGS if service == "s3" else {}),
     )
     endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get(
         "AWS_ENDPOINT_URL"

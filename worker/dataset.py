@@ -58,17 +58,18 @@ def _cache_key(ref: ArtifactRef, etag: str) -> str:
 def fetch_dataset(
     ref: ArtifactRef, cache_dir: Path, progress: ProgressCallback | None = None
 ) -> Dataset:
-    """The extracted dataset directory, from the cache or freshly streamed."""
+    """The extracted dataset directory, from the cache or freshly streamed.
+
+    A dataset scheduled with its sha256 is found in the cache without asking the store."""
+    if ref.sha256 and (cache_dir / ref.sha256 / _MARKER).is_file():
+        return _cached(ref, cache_dir / ref.sha256)
     store, key = open_object(ref.uri)
     info = store.head(key)
     if info is None:
         raise ConfigError(f"dataset {ref.uri}: no such object")
     entry = cache_dir / _cache_key(ref, info.etag)
     if (entry / _MARKER).is_file():
-        top = _single_child(entry)
-        log.info("dataset %s found in cache %s", ref.uri, top)
-        sha = (entry / _MARKER).read_text().strip()
-        return Dataset(top, sha, ref.uri, cached=True)
+        return _cached(ref, entry)
     cache_dir.mkdir(parents=True, exist_ok=True)
 
     def stream_into_cache() -> str:
@@ -93,6 +94,13 @@ def fetch_dataset(
     top = _single_child(entry)
     log.info("dataset %s extracted to %s", ref.uri, top)
     return Dataset(top, digest, ref.uri, cached=False)
+
+
+def _cached(ref: ArtifactRef, entry: Path) -> Dataset:
+    top = _single_child(entry)
+    log.info("dataset %s found in cache %s", ref.uri, top)
+    sha = (entry / _MARKER).read_text().strip()
+    return Dataset(top, sha, ref.uri, cached=True)
 
 
 def _single_child(entry: Path) -> Path:

@@ -12,8 +12,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from worker.errors import ConfigError
 from worker.job import FIELDS, Job, parse_job
 
@@ -35,17 +33,20 @@ def read_job_file(path: Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise ConfigError(f"job file {path}: cannot be read ({exc.strerror})") from None
-    try:
-        if path.suffix == ".toml":
+    if path.suffix == ".toml":
+        try:
             data: Any = tomllib.loads(text)
-        elif path.suffix in {".yaml", ".yml"}:
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"job file {path}: not valid TOML ({exc})") from None
+    elif path.suffix in {".yaml", ".yml"}:
+        import yaml  # only here: the worker's start-up (tool start) never reads YAML
+
+        try:
             data = yaml.safe_load(text) or {}
-        else:
-            raise ConfigError(f"job file {path}: use a .toml, .yaml or .yml file")
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"job file {path}: not valid TOML ({exc})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"job file {path}: not valid YAML ({exc})") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"job file {path}: not valid YAML ({exc})") from None
+    else:
+        raise ConfigError(f"job file {path}: use a .toml, .yaml or .yml file")
     if not isinstance(data, dict):
         raise ConfigError(f"job file {path}: must be a table of field = value")
     return data

@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker import provenance
 from worker.contract import (
@@ -26,7 +26,6 @@ from worker.contract import (
     WORKER_LOG_FILE,
     ExitCode,
 )
-from worker.dataset import Dataset, fetch_dataset
 from worker.errors import BenchInfraError, TransientError
 from worker.fetch import fetch_artifacts, fetch_parameters
 from worker.interrupt import STOP, JobInterruptedError
@@ -39,6 +38,9 @@ from worker.results import build_document, dump_document
 from worker.storage import open_store
 from worker.toolenv import tool_environment
 from worker.tools import ToolContext, ToolOutcome, adapter_for
+
+if TYPE_CHECKING:
+    from worker.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,8 @@ def _run_job(opts: WorkerOptions) -> JobReport:
 def _fetch_dataset(ref: ArtifactRef, cache_dir: Path) -> Dataset:
     """The dataset, with its download and extraction shown as they go (a bar on a terminal,
     a line every few seconds in a log)."""
+    from worker.dataset import fetch_dataset  # tarfile, zstandard: only jobs with a dataset
+
     name = ref.uri.rstrip("/").rsplit("/", 1)[-1]
     progress = TransferProgress(f"dataset {name} (download + extract)", ref.size or None)
     try:

@@ -10,7 +10,6 @@ normal quantile would make the interval 2.6 times too narrow. The quantile comes
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 
 #: Percentiles recorded for every benchmark (the original's Metrics).
@@ -59,6 +58,8 @@ def summarise(samples: Sequence[float]) -> dict[str, float]:
     """min, max, mean, error (99.9% confidence half-width), sample size and percentiles."""
     if not samples:
         raise ValueError("no samples")
+    import statistics  # imported when results are summarised, after the tool has started
+
     ordered = sorted(float(s) for s in samples)
     mean = statistics.fmean(ordered)
     stdev = statistics.stdev(ordered) if len(ordered) > 1 else 0.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import os
 import subprocess
 import sys
@@ -31,6 +32,10 @@ CREDENTIALS = {
 INSTALL_HINT = "install the sandbox's packages: python3 -m pip install '.[ops,sandbox]'"
 
 
+#: One request in moto's (werkzeug's) log: ``"POST /v1/submitjob HTTP/1.1" 200``.
+_REQUEST_LINE = re.compile(r'"([A-Z]+) (\S+) HTTP/[0-9.]+" \d{3}')
+
+
 @dataclass
 class MotoServer:
     endpoint: str
@@ -48,6 +53,18 @@ class MotoServer:
         req = urllib.request.Request(f"{self.endpoint}{path}", data=data, method="POST")  # noqa: S310
         with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
             resp.read()
+
+    def log_offset(self) -> int:
+        """Where the request log ends now: pass it to :meth:`requests_since`."""
+        return self.log.stat().st_size
+
+    def requests_since(self, offset: int) -> list[tuple[str, str]]:
+        """(method, path) of every request the server logged after ``offset``: counted on the
+        server side, whatever the client believes it sent."""
+        with self.log.open("rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode(errors="replace")
+        return [(m.group(1), m.group(2)) for m in _REQUEST_LINE.finditer(text)]
 
     def reset(self) -> None:
         self.post("/moto-api/reset")

@@ -46,6 +46,32 @@ def test_image_has_jdk_tools_and_worker(docker_engine: Any, worker_image: str) -
     assert out.strip().endswith("/work/run")
 
 
+def test_image_keeps_no_apt_cache_docs_wheels_or_second_python(
+    docker_engine: Any, worker_image: str
+) -> None:
+    """Pull time is paid by every new instance: nothing in the image that nothing runs."""
+    client = docker_engine.client()
+    out = client.containers.run(
+        worker_image,
+        entrypoint=["bash", "-c"],
+        command=[
+            "find /var/lib/apt/lists /var/cache/apt /tmp -mindepth 1 -print -quit; "
+            "find / -xdev -name '*.deb' -print -quit; "
+            "find /usr/share/doc -type f ! -name copyright -print -quit; "
+            "find /usr/share/man /usr/share/locale -type f -print -quit; "
+            "find /usr/lib/jvm -path '*/jmods/*' -print -quit; "
+            "ls /usr/bin/python* /usr/local/bin/python* 2>/dev/null | grep -v -x -e "
+            "/usr/bin/python3 -e /usr/bin/python3.11; "
+            "echo checked"
+        ],
+        remove=True,
+    ).decode()
+    assert out.strip() == "checked", out
+    history = client.api.history(worker_image)
+    # the system (OS packages, JDK, tools) and the Python packages: no layer of leftovers
+    assert len([layer for layer in history if layer["Size"] > 1_000_000]) <= 2, history
+
+
 def test_bootstrap_runs_the_worker_and_returns_its_exit_code(
     docker_engine: Any, worker_image: str
 ) -> None:

@@ -27,15 +27,15 @@ from worker import aws as aws_clients
 from worker.storage import open_store
 
 pytestmark = pytest.mark.timeout(900)
-_REQUEST = re.compile(r'"POST /v1/(\w+) HTTP')
 
 
-def _batch_requests(log: Path, offset: int) -> collections.Counter[str]:
+def _batch_requests(moto: MotoServer, offset: int) -> collections.Counter[str]:
     """Batch API requests moto served since ``offset`` of its log, by operation."""
-    with log.open("rb") as f:
-        f.seek(offset)
-        text = f.read().decode(errors="replace")
-    return collections.Counter(m.group(1) for m in _REQUEST.finditer(text))
+    return collections.Counter(
+        path.removeprefix("/v1/")
+        for method, path in moto.requests_since(offset)
+        if method == "POST" and path.startswith("/v1/")
+    )
 
 
 def _job_file(tmp_path: Path) -> Path:
@@ -52,7 +52,7 @@ def test_a_thousand_jobs_through_schedule_and_watch(aws: MotoServer, tmp_path: P
     jobs = 1000
     aws.configure_batch(use_docker=False)
     setup = create_batch_resources("bench/none:latest", aws.endpoint, credentials=CREDENTIALS)
-    offset = aws.log.stat().st_size
+    offset = aws.log_offset()
     args = ["schedule", str(_job_file(tmp_path)), "--storage", setup.storage, "--json"]
     args += ["--job-queue", setup.queue, "--job-definition", setup.job_definition]
     for i in range(jobs):
@@ -60,16 +60,16 @@ def test_a_thousand_jobs_through_schedule_and_watch(aws: MotoServer, tmp_path: P
     scheduled = run_invoke(*args, timeout=600)
     assert scheduled.returncode == 0, scheduled.stderr[-2000:]
     run_id = json.loads(scheduled.stdout)["run_id"]
-    submitted = _batch_requests(aws.log, offset)
+    submitted = _batch_requests(aws, offset)
     assert submitted["submitjob"] == jobs, submitted
 
-    offset = aws.log.stat().st_size
+    offset = aws.log_offset()
     watched = run_invoke(
         "watch", run_id, "--storage", setup.storage, "--interval", "1", "--timeout", "300",
         "--store-uri", f"sqlite://{tmp_path / 'results.sqlite'}", timeout=600,
     )  # fmt: skip
     assert watched.returncode == 0, watched.stderr[-2000:]
-    watching = _batch_requests(aws.log, offset)
+    watching = _batch_requests(aws, offset)
     # every job ended before the first poll (moto without containers): one poll, 100 ids a call
     assert watching["describejobs"] == jobs // 100, watching
     assert set(watching) == {"describejobs"}, watching
@@ -111,7 +111,7 @@ def test_twenty_real_containers_at_once(aws: MotoServer, base_image: str, tmp_pa
         Target(setup.queue, setup.job_definition),
         BatchClient(),
     )
-    offset = aws.log.stat().st_size
+    offset = aws.log_offset()
     watch = subprocess.Popen(
         [
             sys.executable, "-m", "invoke", "watch", run.run_id, "--storage", setup.storage,
@@ -130,7 +130,7 @@ def test_twenty_real_containers_at_once(aws: MotoServer, base_image: str, tmp_pa
     elapsed = time.monotonic() - started
     _, err = watch.communicate()
     assert watch.returncode == 0, err[-2000:]
-    requests = _batch_requests(aws.log, offset)
+    requests = _batch_requests(aws, offset)
     polls = requests["describejobs"]  # 20 ids: one DescribeJobs per poll
     assert 3 <= polls <= elapsed / 1.0 + 2, (polls, elapsed)
     assert set(requests) == {"describejobs"}, requests

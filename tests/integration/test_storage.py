@@ -56,6 +56,21 @@ def test_a_wrong_checksum_is_detected_and_nothing_is_left(store: Store, tmp_path
     assert [p.name for p in dest.parent.iterdir()] == []
 
 
+def test_empty_and_small_files_round_trip_with_their_checksums(
+    store: Store, tmp_path: Path
+) -> None:
+    for size in (0, 10, 5000):
+        src = tmp_path / f"f{size}"
+        src.write_bytes(b"x" * size)
+        info = store.put_file(src, f"small/{size}")
+        assert info.sha256 == hashlib.sha256(b"x" * size).hexdigest()
+        head = store.head(f"small/{size}")
+        assert head is not None and (head.size, head.sha256) == (size, info.sha256)
+        assert store.get_bytes(f"small/{size}") == b"x" * size
+    store.put_bytes("small/empty", b"")
+    assert store.get_bytes("small/empty") == b""
+
+
 def test_missing_objects(store: Store, tmp_path: Path) -> None:
     assert store.head("nope") is None
     with pytest.raises(NotFoundError):

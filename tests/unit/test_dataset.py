@@ -45,6 +45,14 @@ def test_second_fetch_comes_from_the_cache_without_reading(
     assert second.cached and second.path == first.path and second.sha256 == first.sha256
 
 
+def test_a_cache_hit_by_sha256_does_not_ask_the_store(tmp_path: Path) -> None:
+    archive = good_dataset(tmp_path / "db.tar.zst")
+    first = fetch_dataset(ref_of(archive), tmp_path / "cache")
+    moved = ArtifactRef("s3://no-such-bucket/db.tar.zst", first.sha256, archive.stat().st_size)
+    second = fetch_dataset(moved, tmp_path / "cache")  # no S3 endpoint: any request would fail
+    assert second.cached and second.path == first.path
+
+
 def test_no_temporary_copy_of_the_archive_is_written(tmp_path: Path) -> None:
     archive = good_dataset(tmp_path / "db.tar.gz", files=2, size=10)
     cache = tmp_path / "cache"

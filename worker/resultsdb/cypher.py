@@ -145,6 +145,21 @@ UNWIND $failures AS f
 CREATE (tr)-[:HAS_FAILURE]->(:BenchmarkFailure {benchmark: f.benchmark, message: f.message})
 """
 
+#: One test run's whole write as ONE statement: the six steps above as unit subqueries, in
+#: order (each sees what the previous ones wrote). One round trip instead of six: over a real
+#: network the round trips, not the bytes, are what a writer pays for (bench/neo4j_write.py).
+WRITE_TEST_RUN = "\n".join(
+    f"CALL {{{step}}}"
+    for step in (
+        UPSERT_TEST_RUN,
+        DELETE_TEST_RUN_DETAILS,
+        LINK_PROVENANCE,
+        LINK_DATASET,
+        WRITE_METRICS,
+        WRITE_FAILURES,
+    )
+)
+
 # --------------------------------------------------------------------------- scheduler's jobs
 
 #: Merge Batch jobs and link them from their test run; a missing TestRun is created as a stub

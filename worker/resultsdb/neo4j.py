@@ -277,11 +277,10 @@ class Neo4jResultsStore(ResultsStore):
 
 
 def _write_test_run(tx: Any, params: Mapping[str, Any]) -> None:
-    """The unit of work of one test run; idempotent, so the driver may retry it."""
-    tx.run(cypher.UPSERT_TEST_RUN, run=params["run"]).consume()
-    tx.run(cypher.DELETE_TEST_RUN_DETAILS, id=params["id"]).consume()
+    """The unit of work of one test run, one statement; idempotent, so the driver may retry it."""
     tx.run(
-        cypher.LINK_PROVENANCE,
+        cypher.WRITE_TEST_RUN,
+        run=params["run"],
         id=params["id"],
         project=params["project"],
         tool_version=params["tool_version"],
@@ -290,12 +289,11 @@ def _write_test_run(tx: Any, params: Mapping[str, Any]) -> None:
         environment=params["environment"],
         neo4j_config=params["neo4j_config"],
         benchmark_config=params["benchmark_config"],
+        datasets=params["datasets"],
+        tool=params["tool"],
+        rows=params["rows"],
+        failures=params["failures"],
     ).consume()
-    tx.run(cypher.LINK_DATASET, id=params["id"], datasets=params["datasets"]).consume()
-    tx.run(
-        cypher.WRITE_METRICS, id=params["id"], tool=params["tool"], rows=params["rows"]
-    ).consume()
-    tx.run(cypher.WRITE_FAILURES, id=params["id"], failures=params["failures"]).consume()
 
 
 def _first_line(exc: BaseException) -> str:

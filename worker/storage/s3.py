@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -17,6 +18,8 @@ from worker.storage.base import CHUNK, ObjectInfo, ProgressCallback, Store, sha2
 #: Object metadata key holding the content's sha256 (``x-amz-meta-sha256``).
 SHA256_META = "sha256"
 PART_SIZE = 16 * 1024 * 1024
+#: Below this a file goes up in one PutObject from memory (logs, results, small recordings).
+SMALL_FILE = 8 * 1024 * 1024
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -60,6 +63,26 @@ def _wrap(exc: Exception, what: str) -> Exception:
     return exc
 
 
+_CLIENTS: dict[tuple[str | None, ...], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def shared_client() -> Any:
+    """One S3 client per process and configuration: every store of a worker job (parameters,
+    artifacts, dataset, results, recordings) shares it instead of building its own (tens of
+    milliseconds each). boto3 clients are thread-safe."""
+    key = (
+        os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"),
+        aws.region(),
+        os.environ.get("AWS_ACCESS_KEY_ID"),
+        os.environ.get("AWS_PROFILE"),
+    )
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            _CLIENTS[key] = aws.client("s3")
+        return _CLIENTS[key]
+
+
 class S3Store(Store):
     """Objects under ``s3://bucket/prefix``."""
 
@@ -71,7 +94,7 @@ class S3Store(Store):
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = aws.client("s3")
+            self._client = shared_client()
         return self._client
 
     def _key(self, key: str) -> str:
@@ -98,6 +121,8 @@ class S3Store(Store):
         sha256: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> ObjectInfo:
+        if path.stat().st_size < SMALL_FILE:
+            return self._put_small_file(path, key, sha256, progress)
         digest = sha256 or sha256_file(path)
         try:
             self.client.upload_file(
@@ -111,6 +136,27 @@ class S3Store(Store):
         except Exception as exc:
             raise _wrap(exc, f"upload {path} to {self.uri(key)}") from exc
         return ObjectInfo(self.uri(key), path.stat().st_size, digest, "")
+
+    def _put_small_file(
+        self, path: Path, key: str, sha256: str | None, progress: ProgressCallback | None
+    ) -> ObjectInfo:
+        """One read and one PutObject: no transfer manager and its threads for a log file."""
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if sha256 is not None and sha256 != digest:
+            raise IntegrityError(f"{path} changed while being uploaded (sha256 {digest})")
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Metadata={SHA256_META: digest},
+                **_body(data),
+            )
+        except Exception as exc:
+            raise _wrap(exc, f"upload {path} to {self.uri(key)}") from exc
+        if progress is not None and data:
+            progress(len(data))
+        return ObjectInfo(self.uri(key), len(data), digest, "")
 
     def get_file(
         self,
@@ -183,7 +229,7 @@ class S3Store(Store):
             extra["ContentType"] = content_type
         try:
             resp = self.client.put_object(
-                Bucket=self.bucket, Key=self._key(key), Body=data, **extra
+                Bucket=self.bucket, Key=self._key(key), **_body(data), **extra
             )
         except Exception as exc:
             raise _wrap(exc, f"write {self.uri(key)}") from exc
@@ -203,6 +249,13 @@ class S3Store(Store):
                     yield obj["Key"][strip:]
         except Exception as exc:
             raise _wrap(exc, f"list {self.uri(prefix)}") from exc
+
+
+def _body(data: bytes) -> dict[str, bytes]:
+    """PutObject's body argument; none for an empty object. An explicit empty body leaves some
+    S3 servers (SeaweedFS) answering in a way that stalls the next request on the same pooled
+    connection until the read timeout; without one the request is the same empty PUT."""
+    return {"Body": data} if data else {}
 
 
 class _ResumingBody:

