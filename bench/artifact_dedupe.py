@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.benchlib import REPO, rounds, summary
-from tests.jobs import command_job
 from scheduler.sandbox.moto_server import MotoServer, run_moto_server
+from tests.jobs import command_job
 from worker import aws
 
 BUCKET = "dedupe"

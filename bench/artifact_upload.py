@@ -40,9 +40,9 @@ from bench.benchlib import (
     run_timed,
     summary,
 )
-from tests.jobs import command_job
 from scheduler.sandbox.batch_resources import create_batch_resources
 from scheduler.sandbox.moto_server import run_moto_server
+from tests.jobs import command_job
 
 BUCKET = "bench"
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.docker
 def _java_check() -> str:
     """The Dockerfile's ``RUN java -version ...`` instruction, as one shell command."""
     text = (REPO / "Dockerfile.worker").read_text(encoding="utf-8").replace("\\\n", " ")
-    found = re.search(r"^RUN (java -version .*)$", text, re.MULTILINE)
+    found = re.search(r"^RUN (java (?:-XX:-UsePerfData )?-version .*)$", text, re.MULTILINE)
     assert found, "Dockerfile.worker checks java -version against JDK_MAJOR"
     return found.group(1)
 

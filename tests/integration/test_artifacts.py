@@ -11,8 +11,8 @@ import pytest
 from scheduler.artifacts import ARTIFACTS_PREFIX, RunArtifacts
 from scheduler.hashindex import HashIndex
 from scheduler.plan import prepare_run
-from tests.jobs import command_job
 from scheduler.sandbox.moto_server import MotoServer
+from tests.jobs import command_job
 from worker import aws as aws_clients
 from worker.job import parse_job
 from worker.storage.s3 import S3Store
