@@ -1,14 +1,22 @@
-"""Schedule and watch N jobs (default 1,000) against moto server with Batch containers off.
+"""Schedule and watch many jobs against moto server; every request counted on the server side.
 
-Reports wall time of prepare+submit and of watching to the end, and the AWS API calls made,
-by operation. Usage: python bench/batch_scale.py [--jobs 1000]
+1. N jobs (default 1,000) with Batch containers off: wall time of prepare, submit and watch,
+   and the requests moto served, by operation (from its request log, not our own counters).
+   moto without containers ends every job when it is submitted, so this watch is one poll.
+2. A real watch: M jobs (default 20) that moto Batch runs as real containers on the local
+   Docker engine, each sleeping 3-12 s so they end at different polls. Reports the polls,
+   DescribeJobs per poll, and this process's memory from the first poll to the last.
+
+Usage: python bench/batch_scale.py [--jobs 1000] [--real-jobs 20]
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import os
+import re
 import sys
 import tempfile
 import time
@@ -20,9 +28,10 @@ sys.path.insert(0, str(REPO))
 
 from scheduler.batch import BatchClient  # noqa: E402
 from scheduler.plan import expand_jobs, prepare_run  # noqa: E402
-from scheduler.sandbox.batch_resources import create_batch_resources  # noqa: E402
-from scheduler.sandbox.moto_server import run_moto_server  # noqa: E402
-from scheduler.submit import SubmitSettings, Target, submit_run  # noqa: E402
+from scheduler.sandbox.batch_resources import BatchSetup, create_batch_resources  # noqa: E402
+from scheduler.sandbox.docker_engine import ensure_base_image, start_engine  # noqa: E402
+from scheduler.sandbox.moto_server import MotoServer, run_moto_server  # noqa: E402
+from scheduler.submit import SubmitSettings, SubmittedRun, Target, submit_run  # noqa: E402
 from scheduler.watch import iter_updates, outcome  # noqa: E402
 from tests.jobs import PROVENANCE  # noqa: E402
 from worker import aws  # noqa: E402
@@ -37,49 +46,113 @@ JOB = {
     "commands": {"noop": "true"},
     **PROVENANCE,
 }
+#: Each real job sleeps 3-12 s (a random byte mod 10, plus 3).
+STAGGERED = "sleep $(( $(od -An -N1 -tu1 /dev/urandom) % 10 + 3 ))"
 
 
-def counted(service: str, calls: collections.Counter[str]) -> Any:
-    client = aws.client(service)
+def served(moto: MotoServer, offset: int) -> collections.Counter[str]:
+    """Requests moto served since ``offset``: Batch by operation, S3 by method."""
+    counts: collections.Counter[str] = collections.Counter()
+    for method, path in moto.requests_since(offset):
+        if path.startswith("/v1/"):
+            counts[f"batch:{path.removeprefix('/v1/')}"] += 1
+        elif not path.startswith("/moto-api"):
+            counts[f"s3:{method}"] += 1
+    return counts
 
-    def count(model: Any, **_: Any) -> None:
-        calls[f"{service}:{model.name}"] += 1
 
-    client.meta.events.register("before-call", count)
-    return client
+def schedule(setup: BatchSetup, jobs: int, tmp: Path) -> tuple[SubmittedRun, float, float]:
+    store = S3Store(setup.storage)
+    planned = expand_jobs(parse_job(JOB), workloads=[f"w{i}" for i in range(jobs)])
+    t0 = time.perf_counter()
+    plan = prepare_run(planned, store, job_dir=tmp)
+    t1 = time.perf_counter()
+    run = submit_run(
+        plan, store, BatchClient(), SubmitSettings(Target(setup.queue, setup.job_definition))
+    )
+    return run, t1 - t0, time.perf_counter() - t1
+
+
+def rss_mib() -> float:
+    status = Path("/proc/self/status").read_text()
+    match = re.search(r"VmRSS:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+def many_jobs(moto: MotoServer, jobs: int, tmp: Path) -> None:
+    moto.reset()
+    moto.configure_batch(use_docker=False)
+    setup = create_batch_resources("none:latest", moto.endpoint)
+    offset = moto.log_offset()
+    run, prepare_s, submit_s = schedule(setup, jobs, tmp)
+    t0 = time.perf_counter()
+    final: dict[str, Any] = {}
+    for update in iter_updates(BatchClient(), [j.job_id for j in run.jobs], interval=1.0):
+        final = dict(update.jobs)
+    watch_s = time.perf_counter() - t0
+    print(f"{jobs} jobs, containers off: all succeeded: {outcome(final).succeeded}")
+    print(f"  prepare (job parameters + manifest): {prepare_s:.2f} s")
+    print(f"  submit: {submit_s:.2f} s ({jobs / submit_s:.0f} jobs/s)")
+    print(f"  watch to the end: {watch_s:.2f} s (every job had ended at the first poll)")
+    print("  requests moto served, by operation:")
+    for name, count in sorted(served(moto, offset).items()):
+        print(f"    {name:<28} {count}")
+
+
+def real_watch(moto: MotoServer, jobs: int, tmp: Path) -> None:
+    engine = start_engine(tmp / "docker")
+    image = ensure_base_image(engine)
+    moto.reset()
+    moto.configure_batch(use_docker=True)
+    setup = create_batch_resources(image, moto.endpoint)
+    definition = aws.client("batch").register_job_definition(
+        jobDefinitionName="staggered",
+        type="container",
+        containerProperties={
+            "image": image,
+            "command": ["sh", "-c", STAGGERED],
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "1"},
+                {"type": "MEMORY", "value": "256"},
+            ],
+        },
+    )["jobDefinitionName"]
+    setup = dataclasses.replace(setup, job_definition=definition)
+    run, _, _ = schedule(setup, jobs, tmp)
+    offset = moto.log_offset()
+    waits: list[float] = []
+    memory: list[float] = []
+
+    def sleep(seconds: float) -> None:  # between two polls
+        waits.append(seconds)
+        memory.append(rss_mib())
+        time.sleep(seconds)
+
+    t0 = time.perf_counter()
+    final: dict[str, Any] = {}
+    for update in iter_updates(
+        BatchClient(), [j.job_id for j in run.jobs], interval=1.0, sleep=sleep
+    ):
+        final = dict(update.jobs)
+    polls = len(waits) + 1
+    watch_s = time.perf_counter() - t0
+    describe = served(moto, offset)["batch:describejobs"]
+    print(f"{jobs} jobs in real containers at once: all succeeded: {outcome(final).succeeded}")
+    print(f"  watch to the end: {watch_s:.1f} s, {polls} polls, {describe} DescribeJobs calls")
+    print(f"  DescribeJobs per poll: {describe / max(polls, 1):.2f} (ids per call <= 100)")
+    print(f"  this process's memory over the polls: {min(memory):.0f}-{max(memory):.0f} MiB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--real-jobs", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, run_moto_server(Path(tmp)) as moto:
         os.environ.update(moto.env())
-        moto.configure_batch(use_docker=False)
-        setup = create_batch_resources("none:latest", moto.endpoint)
-        calls: collections.Counter[str] = collections.Counter()
-        store = S3Store(setup.storage, client=counted("s3", calls))
-        batch = BatchClient(counted("batch", calls))
-        jobs = expand_jobs(parse_job(JOB), workloads=[f"w{i}" for i in range(args.jobs)])
-        t0 = time.perf_counter()
-        plan = prepare_run(jobs, store, job_dir=Path(tmp))
-        t1 = time.perf_counter()
-        run = submit_run(
-            plan, store, batch, SubmitSettings(Target(setup.queue, setup.job_definition))
-        )
-        t2 = time.perf_counter()
-        final: dict[str, Any] = {}
-        for update in iter_updates(batch, [j.job_id for j in run.jobs], interval=1.0):
-            final = dict(update.jobs)
-        t3 = time.perf_counter()
-        result = outcome(final)
-        print(f"jobs: {len(run.jobs)}, all succeeded: {result.succeeded}")
-        print(f"prepare (job parameters + manifest): {t1 - t0:.2f} s")
-        print(f"submit: {t2 - t1:.2f} s ({len(run.jobs) / (t2 - t1):.0f} jobs/s)")
-        print(f"watch to the end: {t3 - t2:.2f} s")
-        print("API calls by operation:")
-        for name, count in sorted(calls.items()):
-            print(f"  {name:<32} {count}")
+        many_jobs(moto, args.jobs, Path(tmp))
+        if args.real_jobs:
+            real_watch(moto, args.real_jobs, Path(tmp))
 
 
 if __name__ == "__main__":
