@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import dataclasses
 import os
 import re
 import sys
@@ -28,13 +27,16 @@ sys.path.insert(0, str(REPO))
 
 from scheduler.batch import BatchClient  # noqa: E402
 from scheduler.plan import expand_jobs, prepare_run  # noqa: E402
-from scheduler.sandbox.batch_resources import BatchSetup, create_batch_resources  # noqa: E402
+from scheduler.sandbox.batch_resources import (  # noqa: E402
+    BatchSetup,
+    create_batch_resources,
+    with_plain_command,
+)
 from scheduler.sandbox.docker_engine import ensure_base_image, start_engine  # noqa: E402
 from scheduler.sandbox.moto_server import MotoServer, run_moto_server  # noqa: E402
 from scheduler.submit import SubmitSettings, SubmittedRun, Target, submit_run  # noqa: E402
 from scheduler.watch import iter_updates, outcome  # noqa: E402
 from tests.jobs import PROVENANCE  # noqa: E402
-from worker import aws  # noqa: E402
 from worker.job import parse_job  # noqa: E402
 from worker.storage.s3 import S3Store  # noqa: E402
 
@@ -105,19 +107,7 @@ def real_watch(moto: MotoServer, jobs: int, tmp: Path) -> None:
     moto.reset()
     moto.configure_batch(use_docker=True)
     setup = create_batch_resources(image, moto.endpoint)
-    definition = aws.client("batch").register_job_definition(
-        jobDefinitionName="staggered",
-        type="container",
-        containerProperties={
-            "image": image,
-            "command": ["sh", "-c", STAGGERED],
-            "resourceRequirements": [
-                {"type": "VCPU", "value": "1"},
-                {"type": "MEMORY", "value": "256"},
-            ],
-        },
-    )["jobDefinitionName"]
-    setup = dataclasses.replace(setup, job_definition=definition)
+    setup = with_plain_command(setup, image, "staggered", ["sh", "-c", STAGGERED])
     run, _, _ = schedule(setup, jobs, tmp)
     offset = moto.log_offset()
     waits: list[float] = []

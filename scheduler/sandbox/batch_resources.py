@@ -95,3 +95,22 @@ def create_batch_resources(
         jobDefinitionName=f"{name}-worker", type="container", containerProperties=props
     )["jobDefinitionName"]
     return BatchSetup(bucket, queue, definition, secret_arn)
+
+
+def with_plain_command(setup: BatchSetup, image: str, name: str, command: list[str]) -> BatchSetup:
+    """``setup`` with a job definition that runs ``command`` in ``image`` instead of the worker:
+    jobs that really run (and take the time the command takes) without a benchmark, for load
+    tests and the scale benchmark's real watch."""
+    definition = aws.client("batch").register_job_definition(
+        jobDefinitionName=name,
+        type="container",
+        containerProperties={
+            "image": image,
+            "command": command,
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "1"},
+                {"type": "MEMORY", "value": "256"},
+            ],
+        },
+    )["jobDefinitionName"]
+    return dataclasses.replace(setup, job_definition=str(definition))

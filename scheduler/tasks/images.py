@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from invoke.context import Context
 
 from scheduler.tasks.common import docker_client, errors, repo_root, setting, task
@@ -29,25 +33,20 @@ def build_worker(
 ) -> None:
     """Build the worker image (and push it with --push); prints the reference and digest."""
     from scheduler import images
-    from scheduler.progress import LayerProgress, ProgressBoard
 
-    with errors(), ProgressBoard() as board:
-        layers = LayerProgress(board)  # docker push: a bar per layer while its bytes go
-        try:
-            result = images.build_and_push_worker(
-                docker_client,
-                repo_root(c),
-                jdk=jdk or setting(c, "jdk"),
-                tag_suffix=tag_suffix,
-                repository=repository or setting(c, "repository"),
-                env=env or setting(c, "env"),
-                build_args=build_arg or [],
-                push=push,
-                on_line=board.write,
-                on_layer=layers,
-            )
-        finally:
-            layers.close()
+    with errors(), _push_progress() as (on_line, on_layer):
+        result = images.build_and_push_worker(
+            docker_client,
+            repo_root(c),
+            jdk=jdk or setting(c, "jdk"),
+            tag_suffix=tag_suffix,
+            repository=repository or setting(c, "repository"),
+            env=env or setting(c, "env"),
+            build_args=build_arg or [],
+            push=push,
+            on_line=on_line,
+            on_layer=on_layer,
+        )
     print(result)
 
 
@@ -61,19 +60,23 @@ def build_worker(
 def build_ci_image(c: Context, tag: str | None = None, push: bool = False) -> None:
     """Build the image CI runs the tasks in (Dockerfile.build); prints its reference."""
     from scheduler import images
+
+    with errors(), _push_progress() as (on_line, on_layer):
+        result = images.build_ci_image(
+            docker_client, repo_root(c), tag=tag, push=push, on_line=on_line, on_layer=on_layer
+        )
+    print(result)
+
+
+@contextmanager
+def _push_progress() -> Iterator[tuple[Callable[[str], None], Any]]:
+    """Build output as lines and ``docker push`` as one bar per layer while its bytes go
+    (plain lines off a terminal): ``(on_line, on_layer)`` for the image functions."""
     from scheduler.progress import LayerProgress, ProgressBoard
 
-    with errors(), ProgressBoard() as board:
+    with ProgressBoard() as board:
         layers = LayerProgress(board)
         try:
-            result = images.build_ci_image(
-                docker_client,
-                repo_root(c),
-                tag=tag,
-                push=push,
-                on_line=board.write,
-                on_layer=layers,
-            )
+            yield board.write, layers
         finally:
             layers.close()
-    print(result)

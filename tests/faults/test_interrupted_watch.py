@@ -3,7 +3,6 @@ complete and written once (moto server's Batch runs real containers that take a 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -15,13 +14,12 @@ from pathlib import Path
 import pytest
 
 from scheduler.batch import BatchClient
-from scheduler.sandbox.batch_resources import BatchSetup, create_batch_resources
+from scheduler.sandbox.batch_resources import BatchSetup, create_batch_resources, with_plain_command
 from scheduler.sandbox.moto_server import CREDENTIALS, MotoServer
 from scheduler.schedule import ScheduleRequest, schedule_run
 from scheduler.submit import Target
 from tests.cli import REPO, run_invoke
 from tests.jobs import command_job
-from worker import aws as aws_clients
 from worker.resultsdb.sqlite import SqliteResultsStore
 from worker.storage import open_store
 
@@ -33,19 +31,7 @@ WORKLOADS = ("alpha", "beta", "gamma")
 def slow_batch(aws: MotoServer, base_image: str) -> BatchSetup:
     """Jobs that really take a while: moto Batch runs a plain container that sleeps."""
     setup = create_batch_resources(base_image, aws.endpoint, credentials=CREDENTIALS)
-    sleeper = aws_clients.client("batch").register_job_definition(
-        jobDefinitionName="sleeper",
-        type="container",
-        containerProperties={
-            "image": base_image,
-            "command": ["sleep", "6"],
-            "resourceRequirements": [
-                {"type": "VCPU", "value": "1"},
-                {"type": "MEMORY", "value": "512"},
-            ],
-        },
-    )["jobDefinitionName"]
-    return dataclasses.replace(setup, job_definition=sleeper)
+    return with_plain_command(setup, base_image, "sleeper", ["sleep", "6"])
 
 
 def _watch(run_id: str, storage: str, store_uri: str) -> subprocess.Popen[str]:

@@ -6,7 +6,6 @@ are counted on the server side (moto's request log), and the watch's memory is s
 from __future__ import annotations
 
 import collections
-import dataclasses
 import json
 import re
 import subprocess
@@ -17,13 +16,12 @@ from pathlib import Path
 import pytest
 
 from scheduler.batch import BatchClient
-from scheduler.sandbox.batch_resources import create_batch_resources
+from scheduler.sandbox.batch_resources import create_batch_resources, with_plain_command
 from scheduler.sandbox.moto_server import CREDENTIALS, MotoServer
 from scheduler.schedule import ScheduleRequest, schedule_run
 from scheduler.submit import Target
 from tests.cli import REPO, run_invoke
 from tests.jobs import command_job
-from worker import aws as aws_clients
 from worker.storage import open_store
 
 pytestmark = pytest.mark.timeout(900)
@@ -92,19 +90,7 @@ def test_twenty_real_containers_at_once(aws: MotoServer, base_image: str, tmp_pa
     setup = create_batch_resources(base_image, aws.endpoint, credentials=CREDENTIALS)
     # each job sleeps 3-12 s, so they end at different times and the watch has work to do
     staggered = "sleep $(( $(od -An -N1 -tu1 /dev/urandom) % 10 + 3 ))"
-    definition = aws_clients.client("batch").register_job_definition(
-        jobDefinitionName="staggered",
-        type="container",
-        containerProperties={
-            "image": base_image,
-            "command": ["sh", "-c", staggered],
-            "resourceRequirements": [
-                {"type": "VCPU", "value": "1"},
-                {"type": "MEMORY", "value": "256"},
-            ],
-        },
-    )["jobDefinitionName"]
-    setup = dataclasses.replace(setup, job_definition=definition)
+    setup = with_plain_command(setup, base_image, "staggered", ["sh", "-c", staggered])
     run, _, _ = schedule_run(
         ScheduleRequest(None, command_job(), workloads=[f"w{i}" for i in range(jobs)]),
         open_store(setup.storage),

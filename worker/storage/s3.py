@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from worker import aws
 from worker.errors import IntegrityError, NotFoundError, TransientError, aws_error
 from worker.storage.base import CHUNK, ObjectInfo, ProgressCallback, Store, sha256_file
+
+log = logging.getLogger(__name__)
 
 #: Object metadata key holding the content's sha256 (``x-amz-meta-sha256``).
 SHA256_META = "sha256"
@@ -63,6 +67,27 @@ def _wrap(exc: Exception, what: str) -> Exception:
     return exc
 
 
+#: Pauses before a whole transfer is started again, after botocore's own retries gave up on a
+#: broken connection. Since botocore 1.44 those retries back off from 50 ms for such errors, so
+#: all of them fit in a network blip of a few seconds; a transfer is idempotent (same key, same
+#: bytes), so it is restarted, twice at most, before the job gives up (exit 75).
+TRANSFER_RESTART_DELAYS = (2.0, 5.0)
+
+
+def _restarting(
+    what: str, transfer: Callable[[], None], sleep: Callable[[float], None] = time.sleep
+) -> None:
+    for delay in (*TRANSFER_RESTART_DELAYS, None):
+        try:
+            transfer()
+            return
+        except TransientError as exc:
+            if delay is None:
+                raise
+            log.warning("%s: %s; restarting the transfer in %.0f s", what, exc, delay)
+            sleep(delay)
+
+
 _CLIENTS: dict[tuple[str | None, ...], Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 
@@ -76,6 +101,7 @@ def shared_client() -> Any:
         aws.region(),
         os.environ.get("AWS_ACCESS_KEY_ID"),
         os.environ.get("AWS_PROFILE"),
+        os.environ.get("AWS_MAX_ATTEMPTS"),  # read by aws.client into the client's config
     )
     with _CLIENTS_LOCK:
         if key not in _CLIENTS:
@@ -124,17 +150,22 @@ class S3Store(Store):
         if path.stat().st_size < SMALL_FILE:
             return self._put_small_file(path, key, sha256, progress)
         digest = sha256 or sha256_file(path)
-        try:
-            self.client.upload_file(
-                str(path),
-                self.bucket,
-                self._key(key),
-                ExtraArgs={"Metadata": {SHA256_META: digest}},
-                Config=_transfer_config(),
-                Callback=progress,
-            )
-        except Exception as exc:
-            raise _wrap(exc, f"upload {path} to {self.uri(key)}") from exc
+        what = f"upload {path} to {self.uri(key)}"
+
+        def upload() -> None:
+            try:
+                self.client.upload_file(
+                    str(path),
+                    self.bucket,
+                    self._key(key),
+                    ExtraArgs={"Metadata": {SHA256_META: digest}},
+                    Config=_transfer_config(),
+                    Callback=progress,
+                )
+            except Exception as exc:
+                raise _wrap(exc, what) from exc
+
+        _restarting(what, upload)
         return ObjectInfo(self.uri(key), path.stat().st_size, digest, "")
 
     def _put_small_file(
@@ -174,14 +205,19 @@ class S3Store(Store):
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
         os.close(fd)
         tmp = Path(tmp_name)
+        what = f"download {self.uri(key)}"
+
+        def download() -> None:
+            try:
+                self.client.download_file(
+                    self.bucket, self._key(key), str(tmp), Config=_transfer_config(),
+                    Callback=progress,
+                )  # fmt: skip
+            except Exception as exc:
+                raise _wrap(exc, what) from exc
+
         try:
-            self.client.download_file(
-                self.bucket,
-                self._key(key),
-                str(tmp),
-                Config=_transfer_config(),
-                Callback=progress,
-            )
+            _restarting(what, download)
             digest = sha256_file(tmp)
             if expected is not None and digest != expected:
                 raise IntegrityError(
@@ -191,9 +227,9 @@ class S3Store(Store):
         except IntegrityError:
             tmp.unlink(missing_ok=True)
             raise
-        except Exception as exc:
+        except BaseException:
             tmp.unlink(missing_ok=True)
-            raise _wrap(exc, f"download {self.uri(key)}") from exc
+            raise
         return ObjectInfo(info.uri, info.size, digest, info.etag)
 
     def open_read(self, key: str) -> BinaryIO:
@@ -273,8 +309,6 @@ class _ResumingBody:
     FIRST_DELAY = 0.2
 
     def __init__(self, store: S3Store, key: str, sleep: Any = None) -> None:
-        import time
-
         self._store, self._key = store, key
         self._sleep = sleep or time.sleep
         resp = store._get(key)
