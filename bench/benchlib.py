@@ -12,7 +12,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from scheduler.sandbox.processes import wait_for_port  # noqa: E402
+from scheduler.sandbox.toxiproxy import run_toxiproxy  # noqa: E402
 
 S3_KEY, S3_SECRET = "bench", "bench-secret-key"
 
@@ -241,64 +241,12 @@ def _create_buckets(server: SeaweedFS, buckets: Sequence[str]) -> None:
 # --------------------------------------------------------------------------- Toxiproxy
 
 
-def toxiproxy_binary() -> str:
-    explicit = os.environ.get("TOXIPROXY_SERVER")
-    for candidate in (explicit, str(REPO / "build" / "bin" / "toxiproxy-server")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    raise SystemExit(
-        "Toxiproxy not found: scripts/bench.sh builds it into build/bin/toxiproxy-server "
-        "(or set TOXIPROXY_SERVER)"
-    )
-
-
 @contextmanager
 def latency_proxy(upstream_port: int, latency_ms: int, workdir: Path) -> Iterator[int]:
     """A TCP proxy to 127.0.0.1:``upstream_port`` adding ``latency_ms`` each way; its port."""
-    api, listen = port_pair(), port_pair()
-    log = (workdir / "toxiproxy.log").open("wb")
-    proc = subprocess.Popen(
-        [toxiproxy_binary(), "-host", "127.0.0.1", "-port", str(api)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(api, timeout=30)
-        base = f"http://127.0.0.1:{api}"
-        _post(
-            base + "/proxies",
-            {
-                "name": "neo4j",
-                "listen": f"127.0.0.1:{listen}",
-                "upstream": f"127.0.0.1:{upstream_port}",
-                "enabled": True,
-            },
-        )
+    with run_toxiproxy(workdir) as server:
+        proxy = server.proxy("neo4j", f"127.0.0.1:{upstream_port}")
         for stream in ("upstream", "downstream"):
-            _post(
-                base + "/proxies/neo4j/toxics",
-                {
-                    "name": f"latency_{stream}",
-                    "type": "latency",
-                    "stream": stream,
-                    "toxicity": 1.0,
-                    "attributes": {"latency": latency_ms, "jitter": 0},
-                },
-            )
-        wait_for_port(listen, timeout=10)
-        yield listen
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
-
-
-def _post(url: str, body: object) -> None:
-    req = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        resp.read()
+            proxy.add("latency", stream=stream, latency=latency_ms, jitter=0)
+        wait_for_port(proxy.port, timeout=10)
+        yield proxy.port

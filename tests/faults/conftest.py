@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from scheduler.sandbox.moto_server import MotoServer
+from scheduler.sandbox.toxiproxy import Proxy, Toxiproxy, run_toxiproxy
 from tests.services.neo4j import Neo4jServer
-from tests.services.toxiproxy import Proxy, Toxiproxy, run_toxiproxy
 
 
 @pytest.fixture(scope="session")

@@ -20,9 +20,9 @@ import pytest
 
 from scheduler.sandbox.batch_resources import BatchSetup, create_batch_resources
 from scheduler.sandbox.moto_server import CREDENTIALS, MotoServer
+from scheduler.sandbox.toxiproxy import Proxy
 from tests.cli import REPO, run_invoke
 from tests.jobs import PROVENANCE
-from tests.services.toxiproxy import Proxy
 from worker import aws as aws_clients
 from worker.storage import open_store
 

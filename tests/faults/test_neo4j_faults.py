@@ -15,10 +15,10 @@ from typing import Any
 import neo4j as driver_api
 import pytest
 
+from scheduler.sandbox.toxiproxy import Proxy
 from tests.resultsdb.conftest import FAST_RETRIES, neo4j_credentials
 from tests.resultsdb.documents import make_benchmarks, make_document
 from tests.services.neo4j import Neo4jServer
-from tests.services.toxiproxy import Proxy
 from worker.errors import TransientError
 from worker.resultsdb.base import ResultsFilter
 from worker.resultsdb.neo4j import Neo4jResultsStore, RetryPolicy

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services.toxiproxy import Proxy
+from scheduler.sandbox.toxiproxy import Proxy
 from worker import aws
 from worker.dataset import fetch_dataset
 from worker.errors import TransientError

@@ -1,14 +1,16 @@
-"""Toxiproxy, a real TCP fault proxy between the project and its servers (fault tests).
+"""Toxiproxy, a real TCP fault proxy between the project and its servers.
 
-Built by ``scripts/build-toxiproxy.sh`` (run by the test setup), started once per session on
-loopback and driven through its HTTP API: a proxy per server, toxics added and removed by the
-tests (``latency``, ``bandwidth``, ``limit_data``: close the connection after N bytes,
+The fault tests and the benchmarks put it in front of moto or Neo4j: built by
+``scripts/build-toxiproxy.sh`` (the test setup and ``scripts/bench.sh`` run it), started on
+loopback and driven through its HTTP API: a proxy per server, toxics added and removed
+(``latency``, ``bandwidth``, ``limit_data``: close the connection after N bytes,
 ``reset_peer``: reset it).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import urllib.error
@@ -19,10 +21,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scheduler.errors import ServiceStartError
 from scheduler.sandbox.processes import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
+#: Where scripts/build-toxiproxy.sh puts it; ``TOXIPROXY_SERVER`` names another binary.
 BINARY = REPO / "build" / "bin" / "toxiproxy-server"
+
+
+def toxiproxy_binary() -> Path:
+    binary = Path(os.environ.get("TOXIPROXY_SERVER") or BINARY)
+    if not binary.is_file():
+        raise ServiceStartError(
+            f"{binary} is missing: scripts/build-toxiproxy.sh builds it (or set TOXIPROXY_SERVER)"
+        )
+    return binary
 
 
 @dataclass
@@ -83,7 +96,8 @@ class Toxiproxy:
         req = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}", data=data, method=method
         )
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        # always http://127.0.0.1:<port>, the server run_toxiproxy started
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
             raw = resp.read()
         return json.loads(raw) if raw else None
 
@@ -105,13 +119,12 @@ class Toxiproxy:
 
 @contextmanager
 def run_toxiproxy(workdir: Path) -> Iterator[Toxiproxy]:
-    if not BINARY.is_file():
-        raise FileNotFoundError(f"{BINARY} is missing: run scripts/install-test-deps.sh")
+    binary = toxiproxy_binary()
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     with (workdir / "toxiproxy.log").open("wb") as out:
         proc = subprocess.Popen(
-            [str(BINARY), "-host", "127.0.0.1", "-port", str(port)],
+            [str(binary), "-host", "127.0.0.1", "-port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
