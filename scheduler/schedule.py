@@ -59,14 +59,17 @@ def schedule_run(
     attempts: int | None = None,
     progress: ProgressCallback | None = None,
     run_id: str | None = None,
+    loaded: tuple[list[Job], Path] | None = None,
 ) -> tuple[SubmittedRun, int, int]:
     """Validate, upload, submit. Returns the run and (artifacts uploaded, bytes sent).
 
     With ``run_id`` of a run whose manifest exists, the run is resumed instead: its prepared
     jobs are submitted where an earlier, interrupted ``schedule`` did not get to them, and none
     twice (:func:`scheduler.submit.submit_run`). A new ``run_id`` names a new run.
+    ``loaded``: what :func:`load_jobs` already made of ``request`` (its checks start a JVM per
+    JMH query: not twice).
     """
-    jobs, job_dir = load_jobs(request)
+    jobs, job_dir = loaded or load_jobs(request)
     extra: dict[str, Any] = {}
     if timeout_seconds is not None:
         extra["timeout_seconds"] = timeout_seconds
@@ -146,7 +149,7 @@ def schedule(
     from scheduler.submit import resolve_target
     from worker.storage import open_store
 
-    jobs, job_dir = load_jobs(request)
+    loaded = jobs, job_dir = load_jobs(request)
     check_submit_options(placement.timeout_seconds, placement.attempts)
     if run_id:
         check_run_id(run_id)
@@ -176,6 +179,7 @@ def schedule(
             attempts=placement.attempts,
             progress=shown,
             run_id=run_id,
+            loaded=loaded,
         )
     finally:
         if shown:
