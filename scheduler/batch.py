@@ -93,6 +93,10 @@ class JobDescription:
     attempts: tuple[Attempt, ...] = ()
     #: Size of an array job (its children are ``<job id>:<index>``); None for a plain job.
     array_size: int | None = None
+    #: An array job's children per status (``arrayProperties.statusSummary``).
+    status_summary: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    #: When Batch last updated ``status_summary`` (epoch ms; Batch sets it, moto does not).
+    summary_updated_at: int | None = None
 
     @property
     def ended_attempts(self) -> int:
@@ -151,6 +155,8 @@ def parse_job(data: Mapping[str, Any]) -> JobDescription:
         job_definition=str(data.get("jobDefinition", "")),
         attempts=attempts,
         array_size=array.get("size") if "index" not in array else None,
+        status_summary=dict(array.get("statusSummary") or {}) if "index" not in array else {},
+        summary_updated_at=array.get("statusSummaryLastUpdatedAt"),
     )
 
 
@@ -205,12 +211,13 @@ class BatchClient:
 
     # ------------------------------------------------------------------ jobs
 
-    def submit_job(self, request: Mapping[str, Any]) -> str:
+    def submit_job(self, request: Mapping[str, Any], exclude: Iterable[str] = ()) -> str:
         """Submit once: after an unclear failure, find the job the server may have accepted
-        before submitting again (see the module's docstring)."""
+        before submitting again (see the module's docstring; ``exclude``: ids that look the
+        same but are not it, e.g. jobs of the run that were withdrawn)."""
         for attempt in range(1, self._submit_attempts + 1):
             if attempt > 1:
-                found = self.find_submitted(request)
+                found = self.find_submitted(request, exclude)
                 if found is not None:
                     log.info(
                         "job %s was accepted before the failure: %s", request["jobName"], found
@@ -228,15 +235,22 @@ class BatchClient:
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def find_submitted(self, request: Mapping[str, Any]) -> str | None:
-        """The id of a job in ``request``'s queue with its name and all of its tags."""
+    def find_submitted(self, request: Mapping[str, Any], exclude: Iterable[str] = ()) -> str | None:
+        """The id of a job in ``request``'s queue with its name and all of its tags (not one
+        of ``exclude``, nor an array child: ListJobs' filters leave children out on Batch,
+        and they are not what was submitted)."""
         name, tags = str(request["jobName"]), dict(request.get("tags") or {})
         listed = self._call(
             "list_jobs",
             jobQueue=request["jobQueue"],
             filters=[{"name": "JOB_NAME", "values": [name]}],
         )
-        ids = [j["jobId"] for j in listed.get("jobSummaryList", []) if j.get("jobName") == name]
+        skip = set(exclude)
+        ids = [
+            str(j["jobId"])
+            for j in listed.get("jobSummaryList", [])
+            if j.get("jobName") == name and ":" not in str(j["jobId"]) and j["jobId"] not in skip
+        ]
         if not ids:
             return None
         described = self._call("describe_jobs", jobs=ids[:DESCRIBE_CHUNK])["jobs"]

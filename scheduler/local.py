@@ -72,6 +72,7 @@ def run_locally(
                 job.parameters_uri,
                 workspace,
                 job_id=f"local-{uuid.uuid4()}",
+                array_index=job.array_index,
                 echo_tool_output=verbose,
             )
         )

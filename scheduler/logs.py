@@ -11,14 +11,14 @@ import dataclasses
 import logging
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from scheduler.batch import BatchClient, JobDescription
 from scheduler.errors import BatchError
 from worker import aws
 from worker.awserrors import error_code
-from worker.errors import NotFoundError
+from worker.errors import ConfigError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,11 @@ def _find_job(batch: BatchClient, job_id: str) -> JobDescription:
     found = batch.describe_jobs([job_id])
     if not found:
         raise NotFoundError(f"Batch does not know job {job_id}; check the id (invoke watch RUN_ID)")
+    if found[0].array_size:
+        raise ConfigError(
+            f"job {job_id} is an array job of {found[0].array_size} children, which log on their "
+            f"own: name one (invoke logs {job_id}:0) or the run (invoke logs --run-id RUN_ID)"
+        )
     return found[0]
 
 
@@ -130,3 +135,23 @@ def iter_job_log(
         if not follow or done:
             return
         sleep(interval)
+
+
+def iter_run_log(
+    jobs: Mapping[str, str],
+    *,
+    batch: BatchClient | None = None,
+    logs: Any | None = None,
+) -> Iterator[str]:
+    """Every job's log of a run (job id -> name, array children as ``<parent>:<index>``), one
+    after the other, each after a ``==> name (job id) <==`` line; a job without a log stream
+    yet says so instead of ending the listing."""
+    batch = batch or BatchClient()
+    logs = logs or aws.client("logs")
+    for job_id, name in jobs.items():
+        yield f"==> {name} (job {job_id}) <=="
+        try:
+            for event in iter_job_log(job_id, batch=batch, logs=logs):
+                yield event.message
+        except LogStreamMissingError as exc:
+            yield f"({exc})"

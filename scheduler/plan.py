@@ -1,10 +1,14 @@
-"""Preparing a run: validate, upload artifacts once, write one job-parameters.json per job.
+"""Preparing a run: validate, upload artifacts once, write the job parameters.
+
+The jobs of a run are submitted as array jobs (:mod:`scheduler.submit`), so their parameters
+are written as one object per array job, the children's entries in array-index order: one
+PUT for a run of up to 10,000 jobs instead of one per job.
 
 Layout under the storage base URI (S3 or a local directory)::
 
     artifacts/sha256/<hex>/<file>                    content-addressed, shared by all runs
     runs/<run_id>/manifest.json                      the run: its jobs (re-attach from here)
-    runs/<run_id>/<test_run_id>/job-parameters.json  what each worker is told
+    runs/<run_id>/array-<n>/job-parameters.json      what the workers of array job n are told
     results/<run_id>/<test_run_id>/                  results.json, logs, the tool's work dir
     recordings/<test_run_id>/...  and  recordings/<test_run_id>.tar.gz
 """
@@ -25,13 +29,16 @@ from scheduler.jobcheck import local_inputs
 from worker.contract import JOB_PARAMETERS_FILE
 from worker.errors import ConfigError, NotFoundError
 from worker.job import FIELDS_BY_NAME, Job
-from worker.params import JobParameters, ResultsStoreRef
+from worker.params import JobParameters, ResultsStoreRef, group_to_json
 from worker.storage import ProgressCallback, Store
 
 MANIFEST_FILE = "manifest.json"
-MANIFEST_VERSION = 1
+#: 2: jobs carry their array job (``group``) and index; parameters are one object per group.
+MANIFEST_VERSION = 2
 _JOB_NAME_RE = re.compile(r"[^A-Za-z0-9_-]+")
 MAX_JOB_NAME = 128
+#: Batch's limit of children per array job; a larger run becomes several array jobs.
+MAX_ARRAY_SIZE = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,8 +46,22 @@ class PlannedJob:
     test_run_id: str
     name: str
     workload: str
+    #: The group's ``job-parameters.json``; this job's entry is at ``array_index``.
     parameters_uri: str
     results_uri: str
+    #: Which array job of the run this job is a child of, and its index there.
+    group: int = 0
+    array_index: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedGroup:
+    """One array job of the run (a plain job when it has one member)."""
+
+    index: int
+    name: str
+    parameters_uri: str
+    size: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +70,7 @@ class RunPlan:
     created_at: str
     jobs: tuple[PlannedJob, ...]
     upload: UploadStats
+    groups: tuple[PlannedGroup, ...] = ()
 
     def manifest(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {
@@ -56,8 +78,13 @@ class RunPlan:
             "run_id": self.run_id,
             "created_at": self.created_at,
             "jobs": [dataclasses.asdict(j) for j in self.jobs],
+            "groups": [dataclasses.asdict(g) for g in self.groups],
             **(extra or {}),
         }
+
+    def members(self, group: PlannedGroup) -> list[PlannedJob]:
+        """The jobs of ``group``, in array-index order."""
+        return sorted((j for j in self.jobs if j.group == group.index), key=lambda j: j.array_index)
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -82,6 +109,15 @@ def check_run_id(run_id: str) -> str:
 def job_name(job: Job, run_id: str, index: int) -> str:
     """A Batch-safe job name: letters, digits, '-' and '_', at most 128 characters."""
     raw = f"{job.triggered_by}-{job.teamcity_build}-{job.workload}-{index}-{run_id}"
+    name = _JOB_NAME_RE.sub("-", raw).strip("-")
+    if len(name) > MAX_JOB_NAME:
+        name = name[: MAX_JOB_NAME - 9] + "-" + uuid.uuid5(uuid.NAMESPACE_URL, raw).hex[:8]
+    return name
+
+
+def group_name(job: Job, run_id: str, group: int) -> str:
+    """The name of a run's array job ``group`` (its children are the planned jobs)."""
+    raw = f"{job.triggered_by}-{job.teamcity_build}-{run_id}-array-{group}"
     name = _JOB_NAME_RE.sub("-", raw).strip("-")
     if len(name) > MAX_JOB_NAME:
         name = name[: MAX_JOB_NAME - 9] + "-" + uuid.uuid5(uuid.NAMESPACE_URL, raw).hex[:8]
@@ -125,47 +161,74 @@ def prepare_run(
     progress: ProgressCallback | None = None,
     run_id: str | None = None,
 ) -> RunPlan:
-    """Validate every job's artifacts, upload them once, and write the job parameters."""
+    """Validate every job's artifacts, upload them once, and write the job parameters: one
+    object per array job of at most :data:`MAX_ARRAY_SIZE` children."""
     if not jobs:
         raise ConfigError("no jobs to schedule")
     run_id = check_run_id(run_id) if run_id else new_run_id()
     artifacts = RunArtifacts(store, job_dir, progress=progress)  # checks them all first
     all_refs = artifacts.upload([local_inputs(job) for job in jobs])
-    planned = []
-    for index, (job, refs) in enumerate(zip(jobs, all_refs, strict=True)):
+    entries = []
+    for job, refs in zip(jobs, all_refs, strict=True):
         dataset = refs.pop("dataset", None)
         test_run_id = str(uuid.uuid4())
-        params = JobParameters(
-            test_run_id=test_run_id,
-            run_id=run_id,
-            job=job,
-            artifacts=refs,
-            dataset=dataset,
-            results_uri=store.uri(f"results/{run_id}/{test_run_id}"),
-            recordings_base_uri=store.uri("recordings"),
-            results_store=results_store or ResultsStoreRef(),
-        )
-        key = f"runs/{run_id}/{test_run_id}/{JOB_PARAMETERS_FILE}"
-        info = store.put_bytes(key, params.to_json(), content_type="application/json")
-        planned.append(
-            PlannedJob(
-                test_run_id,
-                job_name(job, run_id, index),
-                job.workload,
-                info.uri,
-                params.results_uri,
+        entries.append(
+            JobParameters(
+                test_run_id=test_run_id,
+                run_id=run_id,
+                job=job,
+                artifacts=refs,
+                dataset=dataset,
+                results_uri=store.uri(f"results/{run_id}/{test_run_id}"),
+                recordings_base_uri=store.uri("recordings"),
+                results_store=results_store or ResultsStoreRef(),
             )
         )
-    plan = RunPlan(run_id, dt.datetime.now(dt.UTC).isoformat(), tuple(planned), artifacts.stats)
+    planned: list[PlannedJob] = []
+    groups: list[PlannedGroup] = []
+    for group, start in enumerate(range(0, len(entries), MAX_ARRAY_SIZE)):
+        members = entries[start : start + MAX_ARRAY_SIZE]
+        key = f"runs/{run_id}/array-{group}/{JOB_PARAMETERS_FILE}"
+        info = store.put_bytes(key, group_to_json(members), content_type="application/json")
+        groups.append(
+            PlannedGroup(group, group_name(jobs[start], run_id, group), info.uri, len(members))
+        )
+        planned.extend(
+            PlannedJob(
+                params.test_run_id,
+                job_name(params.job, run_id, start + offset),
+                params.job.workload,
+                info.uri,
+                params.results_uri,
+                group=group,
+                array_index=offset,
+            )
+            for offset, params in enumerate(members)
+        )
+    plan = RunPlan(
+        run_id,
+        dt.datetime.now(dt.UTC).isoformat(),
+        tuple(planned),
+        artifacts.stats,
+        tuple(groups),
+    )
     write_manifest(store, plan)
     return plan
 
 
 def plan_from_manifest(manifest: Mapping[str, Any]) -> RunPlan:
     """The prepared run a manifest records (to resume submitting it)."""
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise ConfigError(
+            f"run {manifest.get('run_id')}: its manifest (version {manifest.get('version')}) was "
+            "written by another version of the scheduler: schedule the run anew"
+        )
     try:
         jobs = tuple(PlannedJob(**job) for job in manifest["jobs"])
-        return RunPlan(str(manifest["run_id"]), str(manifest["created_at"]), jobs, UploadStats())
+        groups = tuple(PlannedGroup(**group) for group in manifest["groups"])
+        return RunPlan(
+            str(manifest["run_id"]), str(manifest["created_at"]), jobs, UploadStats(), groups
+        )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"run manifest is not one this version wrote: {exc}") from None
 

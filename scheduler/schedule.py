@@ -86,9 +86,11 @@ def schedule_run(
                 f"run {run_id} was submitted to job queue {queue}, not {target.queue}: "
                 "resume it with the same --job-queue"
             )
-        known = dict(batch_part.get("job_ids") or {})
-        log.info("resuming run %s: %d of %d jobs known", run_id, len(known), len(plan.jobs))
-        run = submit_run(plan, store, batch, settings, resume=known)
+        known = batch_part.get("group_ids") or {}
+        log.info(
+            "resuming run %s: %d of %d array job(s) known", run_id, len(known), len(plan.groups)
+        )
+        run = submit_run(plan, store, batch, settings, resume=batch_part)
         return run, 0, 0
     plan = prepare_run(
         jobs,
@@ -142,7 +144,8 @@ def schedule(
 ) -> ScheduledRun:
     """``invoke schedule``: validate the job before touching AWS, resolve the queue and job
     definition (stack outputs or capabilities) and the storage (option, else the stack's
-    bucket), upload the artifacts once and submit one job per workload and partition
+    bucket), upload the artifacts once and submit one job per workload and partition, as the
+    children of one array job
     (``run_id``: see :func:`schedule_run`). ``progress(total bytes)`` makes the upload's
     display."""
     from scheduler.stackinfo import storage_base

@@ -1,8 +1,9 @@
 """Watching a run: a generator of job state changes, with injected sleep and clock.
 
 The run's jobs come from its manifest (``runs/<run_id>/manifest.json``), so any machine can
-re-attach. Each poll describes the unfinished jobs in chunks of at most 100 ids and yields an
-:class:`Update` only when something changed (status, reason or attempt count); the caller
+re-attach. Each poll describes the array parents and unfinished plain jobs, and an array's
+children only when its status summary changed (:mod:`scheduler.poll`); it yields an
+:class:`Update` only when some job changed (status, reason or attempt count); the caller
 decides how to show it. Queued/started/done times come from Batch's own timestamps.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from scheduler.batch import BatchClient, JobDescription, JobStatus
 from scheduler.errors import JobsFailedError, WatchTimeoutError
 from scheduler.plan import read_manifest
+from scheduler.poll import DEFAULT_CHILD_REFRESH, RunPoller
 from scheduler.submit import job_ids_of
 from worker.errors import ConfigError, NotFoundError
 from worker.resultsdb import JobRecord
@@ -45,15 +47,18 @@ class Change:
 
 @dataclasses.dataclass(frozen=True)
 class Update:
-    """One poll's changes and the state of every job after it."""
+    """One poll's changes and the state of every job seen so far (an array's children appear
+    once Batch has created them)."""
 
     changes: tuple[Change, ...]
     jobs: Mapping[str, JobDescription]
     elapsed: float
+    #: How many jobs the run has (``jobs`` may not hold them all yet).
+    total: int = 0
 
     @property
     def done(self) -> bool:
-        return all(j.status.done for j in self.jobs.values())
+        return len(self.jobs) >= self.total and all(j.status.done for j in self.jobs.values())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,29 +86,27 @@ def iter_updates(
     timeout: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    names: Mapping[str, str] | None = None,
+    refresh: float = DEFAULT_CHILD_REFRESH,
 ) -> Iterator[Update]:
     """Poll until every job is done; yield an :class:`Update` whenever something changed.
 
-    Raises :class:`WatchTimeoutError` when ``timeout`` seconds pass first (the jobs keep
-    running) and :class:`NotFoundError` when Batch no longer knows a job.
+    ``job_ids``: plain jobs and array children (``<parent>:<index>``), whose parents are
+    polled instead (:class:`scheduler.poll.RunPoller`). ``names``: the jobs' own names (an
+    array child carries its parent's name on Batch). Raises :class:`WatchTimeoutError` when
+    ``timeout`` seconds pass first (the jobs keep running) and :class:`NotFoundError` when
+    Batch no longer knows a job.
     """
     start = clock()
+    expected = list(dict.fromkeys(job_ids))
+    poller = RunPoller(batch, expected, refresh=refresh)
     states: dict[str, JobDescription] = {}
-    pending = list(dict.fromkeys(job_ids))
     while True:
-        found = {j.job_id: j for j in batch.describe_jobs(pending)}
-        missing = [i for i in pending if i not in found and i not in states]
-        if missing:
-            raise NotFoundError(
-                f"Batch does not know job(s) {', '.join(missing[:5])}"
-                f"{' ...' if len(missing) > 5 else ''}; Batch forgets jobs about 7 days after "
-                "they end"
-            )
         changes = []
-        for job_id in pending:
-            job = found.get(job_id)
-            if job is None:
-                continue
+        for job_id, described in poller.poll(clock()).items():
+            job = described
+            if names and job_id in names:
+                job = dataclasses.replace(described, name=names[job_id])
             before = states.get(job_id)
             if before is None or _key(before) != _key(job):
                 changes.append(
@@ -114,9 +117,10 @@ def iter_updates(
                     )
                 )
             states[job_id] = job
+        pending = [i for i in expected if i not in states or not states[i].status.done]
         if changes:
-            yield Update(tuple(changes), dict(states), clock() - start)
-        pending = [i for i in pending if not states[i].status.done]
+            ordered = {i: states[i] for i in expected if i in states}
+            yield Update(tuple(changes), ordered, clock() - start, len(expected))
         if not pending:
             return
         if timeout is not None and clock() - start + interval > timeout:
@@ -175,17 +179,6 @@ def record_jobs(store: Store, run_id: str, jobs: Mapping[str, JobDescription]) -
         content_type="application/json",
     )
     return info.uri
-
-
-def cancel_run(
-    batch: BatchClient, job_ids: Sequence[str], reason: str = "cancelled by the operator"
-) -> list[JobDescription]:
-    """Terminate every unfinished job of a run; the jobs that were terminated."""
-    unfinished = [j for j in batch.describe_jobs(job_ids) if not j.status.done]
-    for job in unfinished:
-        batch.terminate_job(job.job_id, reason)
-        log.info("terminated %s (%s)", job.job_id, job.name)
-    return unfinished
 
 
 def _iso(millis: int | None) -> str | None:
@@ -256,7 +249,13 @@ def watch_run(
     states: dict[str, JobDescription] = {}
     try:
         for update in iter_updates(
-            batch, list(jobs), interval=interval, timeout=timeout, sleep=sleep, clock=clock
+            batch,
+            list(jobs),
+            interval=interval,
+            timeout=timeout,
+            sleep=sleep,
+            clock=clock,
+            names=jobs,
         ):
             states = dict(update.jobs)
             on_update(update)

@@ -1,6 +1,6 @@
 """``python -m worker``: the worker's command line (the image's entry point).
 
-python -m worker run --job-parameters s3://bucket/runs/<run>/<id>/job-parameters.json
+python -m worker run --job-parameters s3://bucket/runs/<run>/array-0/job-parameters.json
 python -m worker check JOBFILE [--warmup-count 5 ...]
 """
 
@@ -17,6 +17,7 @@ from pathlib import Path
 from worker.contract import Env, ExitCode
 from worker.errors import exit_status
 from worker.jobfile import add_job_options, load_job, overrides_from_namespace
+from worker.params import array_index_of
 from worker.pipeline import WorkerOptions, run_job
 
 DEFAULT_WORKSPACE = "/work/run"
@@ -49,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=int(os.environ.get(Env.BATCH_JOB_ATTEMPT, "1") or 1),
         help=f"attempt number (default ${Env.BATCH_JOB_ATTEMPT} or 1)",
+    )
+    run.add_argument(
+        "--array-index",
+        type=int,
+        default=array_index_of(os.environ),
+        help=f"this job's index in its array job (default ${Env.BATCH_JOB_ARRAY_INDEX}, else the "
+        f"<parent>:<index> suffix of ${Env.BATCH_JOB_ID})",
     )
     check = sub.add_parser("check", help="validate a job file and options; print the job")
     check.add_argument("job_file", nargs="?", type=Path, help="job file (.toml/.yaml)")
@@ -107,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 workspace=Path(args.workspace),
                 job_id=args.job_id or f"local-{uuid.uuid4()}",
                 attempt=args.attempt,
+                array_index=args.array_index,
             )
         )
     except (Exception, KeyboardInterrupt) as exc:

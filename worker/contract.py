@@ -48,6 +48,9 @@ class Env:
     #: Batch sets this; locally the worker makes one up.
     BATCH_JOB_ID = "AWS_BATCH_JOB_ID"
     BATCH_JOB_ATTEMPT = "AWS_BATCH_JOB_ATTEMPT"
+    #: Batch sets this in each child of an array job (0-based); the child's job id is also
+    #: ``<parent id>:<index>``.
+    BATCH_JOB_ARRAY_INDEX = "AWS_BATCH_JOB_ARRAY_INDEX"
     #: Results-store password, given at run time (never in job parameters).
     RESULTS_STORE_PASSWORD = "BENCH_RESULTS_STORE_PASSWORD"  # noqa: S105 - a variable name
     #: Results-store user and URI may also come from the environment.
@@ -83,6 +86,7 @@ SECRET_KEYS = frozenset(
     }
 )
 
-#: The one Batch job parameter: the URI of the job's ``job-parameters.json``. Job definitions
-#: run ``bootstrap-worker.sh run --job-parameters Ref::jobParameters``.
+#: The one Batch job parameter: the URI of the ``job-parameters.json`` of the job, or of the
+#: array job whose children pick their entry by array index. Job definitions run
+#: ``bootstrap-worker.sh run --job-parameters Ref::jobParameters``.
 BATCH_JOB_PARAMETERS = "jobParameters"

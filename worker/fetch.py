@@ -17,13 +17,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def fetch_parameters(uri: str) -> JobParameters:
+def fetch_parameters(uri: str, index: int | None = None) -> JobParameters:
+    """The job's parameters (``index``: its entry in an array job's group)."""
     store, key = open_object(uri)
     try:
         raw = store.get_bytes(key)
     except NotFoundError:
         raise ConfigError(f"job parameters: nothing at {uri}; was the run scheduled?") from None
-    return parameters_from_json(raw, source=uri)
+    return parameters_from_json(raw, source=uri, index=index)
 
 
 def fetch_verified(download: Callable[[], T]) -> T:

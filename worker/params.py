@@ -1,16 +1,19 @@
 """``job-parameters.json``: everything a worker is told about its job, versioned, no secrets.
 
-The scheduler writes it under the run's prefix; Batch passes the worker only its URI.
+The scheduler writes one object per array job of a run (``{"version": 1, "jobs": [...]}``,
+one entry per child, in array-index order) under the run's prefix; Batch passes every child
+only its URI, and each child takes the entry of its array index. A single job's document
+(the entry itself) is read as well.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from worker.contract import JOB_PARAMETERS_VERSION
+from worker.contract import JOB_PARAMETERS_VERSION, Env
 from worker.errors import ConfigError
 from worker.job import Job, find_secret_keys, job_from_dict
 
@@ -73,20 +76,70 @@ class JobParameters:
         return json.dumps(self.to_dict(), indent=2).encode() + b"\n"
 
 
+def group_to_json(entries: Sequence[JobParameters]) -> bytes:
+    """The parameters of an array job's children, in array-index order, as one object."""
+    doc = {"version": JOB_PARAMETERS_VERSION, "jobs": [e.to_dict() for e in entries]}
+    return json.dumps(doc, separators=(",", ":")).encode() + b"\n"
+
+
+def array_index_of(environ: Mapping[str, str]) -> int | None:
+    """This container's index in its array job: ``AWS_BATCH_JOB_ARRAY_INDEX``, else the
+    ``:<index>`` suffix of ``AWS_BATCH_JOB_ID`` (a child's id is ``<parent>:<index>``; moto
+    sets only the id); None for a job that is not a child of an array."""
+    for raw in (
+        environ.get(Env.BATCH_JOB_ARRAY_INDEX, ""),
+        environ.get(Env.BATCH_JOB_ID, "").rpartition(":")[2]
+        if ":" in environ.get(Env.BATCH_JOB_ID, "")
+        else "",
+    ):
+        if raw.strip().isdigit():
+            return int(raw)
+    return None
+
+
+def _select(data: dict[str, Any], index: int | None, source: str) -> Any:
+    """The entry of ``index`` when ``data`` is an array job's group; ``data`` otherwise."""
+    if "jobs" not in data:
+        return data
+    entries = data["jobs"]
+    if data.get("version") != JOB_PARAMETERS_VERSION or not isinstance(entries, list):
+        raise ConfigError(
+            f"{source}: version {data.get('version')!r} with {type(entries).__name__} jobs is "
+            f"not supported; this worker reads version {JOB_PARAMETERS_VERSION} (rebuild the "
+            "worker image or reschedule)"
+        )
+    if index is None:
+        if len(entries) == 1:
+            return entries[0]
+        raise ConfigError(
+            f"{source}: holds the parameters of {len(entries)} jobs and this job has no array "
+            f"index (${Env.BATCH_JOB_ARRAY_INDEX}, a job id <parent>:<index> or --array-index)"
+        )
+    if not 0 <= index < len(entries):
+        raise ConfigError(f"{source}: no job at array index {index} ({len(entries)} jobs)")
+    return entries[index]
+
+
 def _artifact(data: Any, where: str) -> ArtifactRef:
     if not isinstance(data, Mapping) or "uri" not in data:
         raise ConfigError(f"{where}: must be an object with uri, sha256 and size")
     return ArtifactRef(str(data["uri"]), data.get("sha256"), int(data.get("size", 0)))
 
 
-def parameters_from_json(raw: bytes | str, *, source: str = "job parameters") -> JobParameters:
-    """Parse and check ``job-parameters.json``; raises ConfigError naming what is wrong."""
+def parameters_from_json(
+    raw: bytes | str, *, source: str = "job parameters", index: int | None = None
+) -> JobParameters:
+    """Parse and check ``job-parameters.json`` (the entry of array index ``index`` when it
+    holds an array job's children); raises ConfigError naming what is wrong."""
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{source}: not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: must be a JSON object")
+    data = _select(data, index, source)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the job's entry must be a JSON object")
     version = data.get("version")
     if version != JOB_PARAMETERS_VERSION:
         raise ConfigError(

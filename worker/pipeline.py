@@ -51,6 +51,8 @@ class WorkerOptions:
     workspace: Path
     job_id: str
     attempt: int = 1
+    #: This job's index in its array job (its entry in the group's parameters); None: a plain job.
+    array_index: int | None = None
     #: Echo the tool's output to stderr (Batch: the job's log); else only ``tool.log``.
     echo_tool_output: bool = True
 
@@ -106,7 +108,7 @@ def run_job(opts: WorkerOptions) -> JobReport:
 def _run_job(opts: WorkerOptions) -> JobReport:
     report = JobReport(ExitCode.OK)
     try:
-        params = fetch_parameters(opts.parameters_uri)
+        params = fetch_parameters(opts.parameters_uri, opts.array_index)
     except BenchInfraError as exc:
         log.error("%s", exc)
         return JobReport(exc.exit_code, messages=[str(exc)])

@@ -26,6 +26,7 @@ from scheduler.tasks.common import (
     with_store_options,
 )
 from worker.contract import ExitCode
+from worker.errors import ConfigError
 
 #: schedule's defaults, as in scheduler.submit (not imported here: invoke --list stays light).
 DEFAULT_TIMEOUT_MINUTES = 360
@@ -221,9 +222,10 @@ def watch(
 
 @task(
     help={
-        "run-id": "the run to cancel",
+        "run-id": "the run to cancel (or one job of it: an array child's id <parent>:<index>)",
         **_STORAGE_HELP,
         "reason": "reason recorded with each terminated job",
+        "job-id": "cancel only this job (an array child <parent>:<index>, or a plain job)",
     },
     positional=["run_id"],
 )
@@ -234,36 +236,71 @@ def cancel(
     env: str | None = None,
     batch_stack: str | None = None,
     reason: str | None = None,
+    job_id: str | None = None,
 ) -> None:
-    """Terminate every unfinished job of a run; prints the terminated job ids."""
+    """Terminate every unfinished job of a run, or one job; prints the terminated job ids."""
     from scheduler import watch as watching
+    from scheduler.arrays import split_child_id
     from scheduler.batch import BatchClient
+    from scheduler.cancel import cancel_jobs, cancel_run
     from worker.storage import open_store
 
     with errors():
-        run_id = required("run-id", run_id)
-        store = open_store(storage_of(c, storage, stack_of(c, env, batch_stack)))
-        cancelled = watching.cancel_run(
-            BatchClient(),
-            list(watching.run_jobs(store, run_id)),
-            reason or f"run {run_id} cancelled by the operator",
-        )
+        if run_id and split_child_id(run_id) and not job_id:
+            run_id, job_id = None, run_id  # a run id has no ':'; <parent>:<index> is a child
+        if job_id:
+            if run_id:
+                raise ConfigError("give a run id or --job-id, not both")
+            cancelled = cancel_jobs(
+                BatchClient(), [job_id], reason or f"job {job_id} cancelled by the operator"
+            )
+            what = f"job {job_id}"
+        else:
+            run_id = required("run-id", run_id)
+            store = open_store(storage_of(c, storage, stack_of(c, env, batch_stack)))
+            cancelled = cancel_run(
+                BatchClient(),
+                list(watching.run_jobs(store, run_id)),
+                reason or f"run {run_id} cancelled by the operator",
+            )
+            what = f"run {run_id}"
         for job in cancelled:
             print(job.job_id)
-        err(f"terminated {len(cancelled)} unfinished job(s) of run {run_id}")
+        err(f"terminated {len(cancelled)} unfinished job(s) of {what}")
 
 
 @task(
     help={
-        "job-id": "Batch job id (schedule and watch print them)",
-        "follow": "keep reading while the job runs",
+        "job-id": "Batch job id: a plain job or an array child <parent>:<index> (schedule and "
+        "watch print them)",
+        "follow": "keep reading while the job runs (one job only)",
+        "run-id": "print the logs of every job of this run instead, one after the other",
+        **_STORAGE_HELP,
     },
     positional=["job_id"],
 )
-def logs(c: Context, job_id: str | None = None, follow: bool = False) -> None:
-    """Print a Batch job's log events (CloudWatch Logs); --follow while it runs."""
-    from scheduler.logs import iter_job_log
+def logs(
+    c: Context,
+    job_id: str | None = None,
+    follow: bool = False,
+    run_id: str | None = None,
+    storage: str | None = None,
+    env: str | None = None,
+    batch_stack: str | None = None,
+) -> None:
+    """Print a Batch job's log events (CloudWatch Logs), or every job's of a run; --follow."""
+    from scheduler.logs import iter_job_log, iter_run_log
 
     with errors():
+        if run_id:
+            if job_id or follow:
+                raise ConfigError("--run-id prints a finished run's logs: no job id, no --follow")
+            from scheduler import watch as watching
+            from worker.storage import open_store
+
+            store = open_store(storage_of(c, storage, stack_of(c, env, batch_stack)))
+            for line in iter_run_log(watching.run_jobs(store, run_id)):
+                print(line, flush=True)
+            return
         for event in iter_job_log(required("job-id", job_id), follow=bool(follow)):
             print(event.message, flush=True)
