@@ -173,7 +173,8 @@ def watch(
 
     def show(update: watching.Update) -> None:
         if not finished:
-            finished.append(board.task(f"run {run_id}", total=len(update.jobs), unit="jobs done"))
+            total = update.total or len(update.jobs)
+            finished.append(board.task(f"run {run_id}", total=total, unit="jobs done"))
         for change in update.changes:
             board.write(format_change(change))
             if reporter:

@@ -32,6 +32,7 @@ from tests.cli import run_invoke
 from tests.history.servicemessages import parse
 from tests.jobs import PROVENANCE
 from worker import aws
+from worker import aws as aws_clients
 from worker.storage import open_store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -160,3 +161,74 @@ def test_logs_says_when_there_is_no_stream_yet_and_follow_waits_for_it(
     followed = run_invoke("logs", job_id, "--follow", timeout=600)
     assert followed.returncode == 0, followed.stderr[-2000:]
     assert "results document written to s3://" in followed.stdout
+
+
+def test_a_run_of_several_jobs_is_one_array_job_and_one_child_can_be_cancelled(
+    aws: MotoServer, worker_image: str
+) -> None:
+    """Three jobs (one per query of a command job) as the children of one array job: moto runs
+    each child in its own container; each finds its own parameters by its index (moto gives
+    only ``AWS_BATCH_JOB_ID=<parent>:<index>``), stores its own result; the third, which
+    sleeps, is cancelled alone by its child id."""
+    setup = create_batch_resources(worker_image, aws.endpoint, credentials=CREDENTIALS)
+    sleeper = {
+        "tool": "command",
+        "workload": "array",
+        "warmup_count": "0",
+        "measurement_count": "1",
+        "commands": {"a": "true", "b": "true", "c": "sleep 300"},
+        **PROVENANCE,
+    }
+    store = open_store(setup.storage)
+    run, _, _ = schedule_run(
+        ScheduleRequest(None, {**sleeper, "queries": "a,b,c"}, partitions=3),
+        store,
+        Target(setup.queue, setup.job_definition),
+        BatchClient(),
+        env="e2e",
+        timeout_seconds=600,
+    )
+    job_ids = [j.job_id for j in run.jobs]
+    parent = job_ids[0].rpartition(":")[0]
+    assert job_ids == [f"{parent}:{i}" for i in range(3)]
+    (described,) = aws_clients.client("batch").describe_jobs(jobs=[parent])["jobs"]
+    assert described["arrayProperties"]["size"] == 3
+
+    states: dict[str, Any] = {}
+    for update in iter_updates(BatchClient(), job_ids, interval=1.0, timeout=600):
+        states = dict(update.jobs)
+        if [getattr(states.get(i), "status", None) for i in job_ids] == [
+            JobStatus.SUCCEEDED, JobStatus.SUCCEEDED, JobStatus.RUNNING,
+        ]:  # fmt: skip
+            break
+    env = {**os.environ, "INVOKE_BENCH_STORAGE": setup.storage}
+    cancelled = run_invoke("cancel", job_ids[2], "--reason", "only this one", env=env, timeout=300)
+    assert cancelled.returncode == 0, cancelled.stderr[-2000:]
+    assert cancelled.stdout.split() == [job_ids[2]]
+
+    watched = run_invoke(
+        "watch", run.run_id, "--interval", "1", "--timeout", "300", "--json", env=env, timeout=400
+    )
+    assert watched.returncode == 3, watched.stderr[-3000:]  # the cancelled child failed
+    final = {j["job_id"]: j["status"] for j in json.loads(watched.stdout)}
+    assert final == {job_ids[0]: "SUCCEEDED", job_ids[1]: "SUCCEEDED", job_ids[2]: "FAILED"}
+    names = [j.name for j in run.jobs]
+    assert all(name in watched.stderr for name in names)  # each child under its own name
+
+    objects = _everything_stored(setup)
+    documents = [
+        json.loads(body)
+        for key, body in objects.items()
+        if key.startswith(f"results/{run.run_id}/") and key.endswith("/results.json")
+    ]
+    by_job = {d["run"]["job_id"]: d for d in documents}
+    assert sorted(by_job) == job_ids[:2], sorted(objects)
+    for index, job in enumerate(run.jobs[:2]):
+        document = by_job[job.job_id]
+        assert document["run"]["test_run_id"] == job.test_run_id
+        (benchmark,) = document["benchmarks"]
+        assert "abc"[index] in json.dumps(benchmark)  # its own query, from its own entry
+    records = json.loads(store.get_bytes(f"runs/{run.run_id}/jobs.json"))
+    assert sorted(r["job_id"] for r in records) == job_ids
+    log_lines = list(iter_job_log(job_ids[1]))
+    assert any("results document written to s3://" in e.message for e in log_lines)

@@ -91,9 +91,10 @@ def hanging_job(tmp_path: Path) -> tuple[str, Path, Path]:
 
 
 def _results_prefix(workspace: Path) -> Path:
-    (prefix,) = {p.parent for p in (workspace / "store").rglob("job-parameters.json")}
-    rel = prefix.relative_to(workspace / "store" / "runs")
-    return workspace / "store" / "results" / rel
+    (parameters,) = (workspace / "store").rglob("job-parameters.json")
+    (entry,) = json.loads(parameters.read_text())["jobs"]
+    uri = str(entry["results_uri"])
+    return Path(uri.removeprefix("file://"))
 
 
 def test_sigterm_stops_the_tool_keeps_the_attempt_and_the_retry_stores_one_result(
