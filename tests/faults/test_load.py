@@ -122,7 +122,8 @@ def test_twenty_real_containers_at_once(aws: MotoServer, base_image: str, tmp_pa
     calls = requests["describejobs"]
     assert 3 <= calls <= 2 * (elapsed / 1.0 + 2), (calls, elapsed)
     assert set(requests) == {"describejobs"}, requests
-    assert len(samples) >= 4 and max(samples) - samples[0] < 8 * 1024, samples
+    # flat from the first quarter on (start-up imports can outlast 3 s on a loaded machine)
+    assert len(samples) >= 4 and max(samples) - samples[len(samples) // 4] < 8 * 1024, samples
     records = json.loads(open_store(setup.storage).get_bytes(f"runs/{run.run_id}/jobs.json"))
     assert len(records) == jobs and {r["status"] for r in records} == {"SUCCEEDED"}, records
     print(
