@@ -83,7 +83,7 @@ def schedule(
     teamcity: bool = False,
     **job_fields: Any,
 ) -> None:
-    """Validate, upload artifacts once, submit one Batch job per workload; print the run."""
+    """Validate, upload artifacts once, submit the run as one Batch array job; print the run."""
     from pathlib import Path
 
     from scheduler.progress import TransferProgress

@@ -20,7 +20,7 @@ from scheduler.arrays import split_child_id, summary_done, units_of
 from scheduler.batch import BatchClient, JobStatus
 from scheduler.cancel import cancel_jobs, cancel_run
 from scheduler.errors import BatchError
-from scheduler.logs import iter_job_log
+from scheduler.logs import iter_job_log, iter_run_log
 from scheduler.plan import PlannedGroup, expand_jobs, prepare_run, read_manifest
 from scheduler.submit import (
     TAG_TEST_RUN_ID,
@@ -364,3 +364,20 @@ def test_logs_of_an_array_parent_ask_for_a_child(raw: tuple[Any, Stubber]) -> No
     stub.add_response("describe_jobs", {"jobs": [_parent("P", 3, {})]})
     with pytest.raises(ConfigError, match=r"array job of 3 children.*invoke logs P:0"):
         list(iter_job_log("P", batch=BatchClient(client), logs=object()))
+
+
+def test_the_logs_of_a_run_are_each_job_s_in_turn(raw: tuple[Any, Stubber]) -> None:
+    client, stub = raw
+    logs = boto3.client(
+        "logs", region_name="eu-north-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    stream = {"container": {"logStreamName": "def/default/P:0"}}
+    stub.add_response("describe_jobs", {"jobs": [_child("P:0", "SUCCEEDED", **stream)]})
+    stub.add_response("describe_jobs", {"jobs": [_child("P:1", "RUNNABLE")]})
+    with Stubber(logs) as log_stub:
+        events = [{"timestamp": 1, "message": "hello", "ingestionTime": 1}]
+        log_stub.add_response("get_log_events", {"events": events, "nextForwardToken": "f/1"})
+        log_stub.add_response("get_log_events", {"events": [], "nextForwardToken": "f/1"})
+        lines = list(iter_run_log({"P:0": "w0", "P:1": "w1"}, batch=BatchClient(client), logs=logs))
+    assert lines[:3] == ["==> w0 (job P:0) <==", "hello", "==> w1 (job P:1) <=="]
+    assert "has no log stream yet" in lines[3] and len(lines) == 4
