@@ -70,6 +70,27 @@ def test_image_keeps_no_apt_cache_docs_wheels_or_second_python(
     history = client.api.history(worker_image)
     # the system (OS packages, JDK, tools) and the Python packages: no layer of leftovers
     assert len([layer for layer in history if layer["Size"] > 1_000_000]) <= 2, history
+    # issue 13's goal (the base made here with debootstrap, as the README's figures)
+    assert client.images.get(worker_image).attrs["Size"] <= 450_000_000
+
+
+def test_image_keeps_botocore_models_of_the_services_used_only(
+    docker_engine: Any, worker_image: str
+) -> None:
+    client = docker_engine.client()
+    code = (
+        "import boto3, botocore.exceptions\n"
+        "for name in ('s3', 'secretsmanager', 'sts'):\n"
+        "    boto3.client(name, region_name='eu-west-1')\n"
+        "try:\n"
+        "    boto3.client('batch', region_name='eu-west-1')\n"
+        "except botocore.exceptions.UnknownServiceError:\n"
+        "    print('batch pruned')\n"
+    )
+    out = client.containers.run(
+        worker_image, entrypoint=["python", "-c", code], remove=True
+    ).decode()
+    assert out.strip() == "batch pruned", out
 
 
 def test_bootstrap_runs_the_worker_and_returns_its_exit_code(
