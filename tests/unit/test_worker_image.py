@@ -17,7 +17,7 @@ _KEPT_RE = re.compile(r'^ARG BOTOCORE_SERVICES="([^"]*)"$', re.MULTILINE)
 #: ``aws.client("s3")``, ``boto3.client("s3")``, ``session.client("s3", ...)``
 _WORKER_CLIENT_RE = re.compile(r"""\bclient\(\s*["']([a-z0-9-]+)["']""")
 #: botocore's ``self._client_creator('sts', ...)`` and ``create_nested_client(s, "sso-oidc")``
-_BOTOCORE_CLIENT_RE = re.compile(
+BOTOCORE_CLIENT_RE = re.compile(
     r"""(?:_client_creator|create_nested_client)\(\s*(?:[\w.]+,\s*)?["']([a-z0-9-]+)["']"""
 )
 
@@ -41,7 +41,7 @@ def credential_provider_services() -> set[str]:
     return {
         name
         for module in ("credentials.py", "tokens.py")
-        for name in _BOTOCORE_CLIENT_RE.findall((package / module).read_text())
+        for name in BOTOCORE_CLIENT_RE.findall((package / module).read_text())
     }
 
 
