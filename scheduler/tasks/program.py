@@ -161,10 +161,16 @@ def quiet_stdout() -> None:
         pass
 
 
-def names_no_task(program: Program) -> bool:
+def needs_no_task_parser(program: Program) -> bool:
     """Nothing on the command line names a task: ``invoke --list``, ``invoke --help``, a bare
-    ``invoke`` (``invoke --help TASK`` names one, as the value of ``--help``)."""
-    return not program.core.unparsed and not isinstance(program.args.help.value, str)
+    ``invoke``. (``invoke --help TASK`` names one, as the value of ``--help``, and
+    ``invoke --complete -- invoke TASK --`` needs the task's options to complete them.)"""
+    args = program.args
+    return (
+        not program.core.unparsed
+        and not isinstance(args.help.value, str)
+        and not args.complete.value
+    )
 
 
 def _lean(make_parser: Callable[[Program], Parser]) -> Callable[[Program], Parser]:
@@ -172,7 +178,7 @@ def _lean(make_parser: Callable[[Program], Parser]) -> Callable[[Program], Parse
     list the tasks; when no task is named, a parser without tasks parses the same nothing."""
 
     def make(self: Program) -> Parser:
-        if names_no_task(self):
+        if needs_no_task_parser(self):
             return Parser(initial=self.initial_context)
         return make_parser(self)
 

@@ -53,5 +53,16 @@ def test_help_of_a_task_still_builds_its_options() -> None:
     assert probe("run-worker", "--help")["parsers"] >= 1
 
 
+def test_completion_still_offers_a_tasks_options() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "--complete", "--", "invoke", "build-worker", "--"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert {"--push", "--tag-suffix", "--repository"} <= set(done.stdout.split()), done
+
+
 def test_the_field_words_are_the_models_fields() -> None:
     assert list(FIELD_HELP) == [f.name for f in FIELDS]
