@@ -135,7 +135,7 @@ def build_wheels(
 ) -> Path:
     """The project's wheel plus its dependencies' wheels (with ``extras``) for the image's
     Python, in ``dest`` (default ``build/wheels``), and a ``requirements.txt`` naming the
-    dependencies. They are fetched again only when the requirements change."""
+    dependencies. They are fetched again (all of them) only when the requirements change."""
     dest = dest or repo / WHEELS_DIR
     dest.mkdir(parents=True, exist_ok=True)
     reqs = _requirements(repo, extras)
@@ -144,6 +144,9 @@ def build_wheels(
     machine = WHEEL_MACHINE
     key = hashlib.sha256("\n".join([*reqs, machine, IMAGE_PYTHON]).encode()).hexdigest()
     if not stamp.is_file() or stamp.read_text() != key:
+        # wheels of requirements that were dropped would stay in the build context
+        for old in dest.glob("*.whl"):
+            old.unlink()
         _download_wheels(dest, reqs, machine, on_line)
         stamp.write_text(key)
     for old in dest.glob("benchmark_infra-*.whl"):

@@ -17,6 +17,7 @@ from typing import Any
 
 from worker.contract import SECRET_KEYS
 from worker.errors import ConfigError
+from worker.jobfields import FIELD_HELP
 
 
 class Tool(enum.StrEnum):
@@ -174,12 +175,16 @@ class Field:
     """How one job field is read, validated and offered on the command line."""
 
     name: str
-    help: str
     #: Converts a raw value (from a file or the command line) or raises ValueError.
     convert: Callable[[Any], Any]
     required: bool = False
     #: Required only for these tools.
     required_for: frozenset[Tool] = frozenset()
+
+    @property
+    def help(self) -> str:
+        """What the field means (``worker.jobfields``: the task modules read it from there)."""
+        return FIELD_HELP[self.name]
 
     @property
     def option(self) -> str:
@@ -345,66 +350,41 @@ def _mapping(raw: Any) -> dict[str, str]:
     return out
 
 
-_PROVENANCE = "(provenance, recorded with every result)"
-
 FIELDS: tuple[Field, ...] = (
-    Field("tool", "which tool runs the job: jmh, macro or command", _enum(Tool), required=True),
-    Field("workload", "workload name", _name, required=True),
-    Field("queries", "comma list of queries/benchmarks to run; empty = all", _list),
-    Field("db_edition", "COMMUNITY or ENTERPRISE", _enum(DbEdition)),
-    Field("jvm", "path of the java binary that runs the benchmark", _text),
-    Field("profilers", "comma list of profilers, each NAME or NAME(k=v,...)", _profilers),
-    Field("warmup_count", "warmup iterations", _int(0, MAX_ITERATIONS), required=True),
-    Field("measurement_count", "measurement iterations", _int(1, MAX_ITERATIONS), required=True),
-    Field(
-        "min_measurement_duration",
-        "minimum measurement duration, seconds",
-        _int(0, MAX_DURATION_SECONDS),
-    ),
-    Field(
-        "max_measurement_duration",
-        "maximum measurement duration, seconds",
-        _int(1, MAX_DURATION_SECONDS),
-    ),
-    Field("forks", "separate JVM processes; 0 = in-process", _int(0, MAX_FORKS)),
-    Field("time_unit", "unit of the results", _enum(TimeUnit)),
-    Field("runtime", "Cypher runtime", _enum(Runtime)),
-    Field("planner", "Cypher planner", _enum(Planner)),
-    Field(
-        "execution_mode",
-        "EXECUTE, PLAN or PROFILE",
-        _enum(ExecutionMode),
-        required_for=frozenset({Tool.MACRO}),
-    ),
-    Field("error_policy", "what a failing benchmark does", _enum(ErrorPolicy)),
-    Field("jvm_args", "JVM arguments of the benchmarked JVM", _command_line),
-    Field(
-        "neo4j_deployment",
-        "'embedded' or 'server:<path or URI of the product archive>'",
-        _deployment,
-        required_for=frozenset({Tool.MACRO}),
-    ),
-    Field("neo4j_commit", "commit benchmarked " + _PROVENANCE, _text, required=True),
-    Field("neo4j_version", "version benchmarked, e.g. 5.26.0", _text, required=True),
-    Field("neo4j_branch", "branch benchmarked", _text, required=True),
-    Field("neo4j_branch_owner", "owner of the benchmarked branch", _text, required=True),
-    Field("tool_commit", "commit of the benchmark tool", _text, required=True),
-    Field("tool_branch", "branch of the benchmark tool", _text, required=True),
-    Field("tool_branch_owner", "owner of the tool branch", _text, required=True),
-    Field("teamcity_build", "CI build id " + _PROVENANCE, _text, required=True),
-    Field("parent_teamcity_build", "parent CI build id", _text, required=True),
-    Field("triggered_by", "who or what triggered the run", _name, required=True),
-    Field(
-        "db_name",
-        "dataset (database) name, e.g. accesscontrol",
-        _db_name,
-        required_for=frozenset({Tool.MACRO}),
-    ),
-    Field("dataset", "dataset archive (.tar.gz or .tar.zst): path or URI", _text),
-    Field("artifacts", "logical artifact name -> path or URI", _mapping),
-    Field("commands", "command tool: benchmark name -> command line", _mapping),
-    Field("jmh_args", "jmh tool: extra JMH options, e.g. '-r 1s -w 1s'", _command_line),
-    Field("jmh_profilers", "jmh tool: comma list of JMH profilers (-prof)", _list),
+    Field("tool", _enum(Tool), required=True),
+    Field("workload", _name, required=True),
+    Field("queries", _list),
+    Field("db_edition", _enum(DbEdition)),
+    Field("jvm", _text),
+    Field("profilers", _profilers),
+    Field("warmup_count", _int(0, MAX_ITERATIONS), required=True),
+    Field("measurement_count", _int(1, MAX_ITERATIONS), required=True),
+    Field("min_measurement_duration", _int(0, MAX_DURATION_SECONDS)),
+    Field("max_measurement_duration", _int(1, MAX_DURATION_SECONDS)),
+    Field("forks", _int(0, MAX_FORKS)),
+    Field("time_unit", _enum(TimeUnit)),
+    Field("runtime", _enum(Runtime)),
+    Field("planner", _enum(Planner)),
+    Field("execution_mode", _enum(ExecutionMode), required_for=frozenset({Tool.MACRO})),
+    Field("error_policy", _enum(ErrorPolicy)),
+    Field("jvm_args", _command_line),
+    Field("neo4j_deployment", _deployment, required_for=frozenset({Tool.MACRO})),
+    Field("neo4j_commit", _text, required=True),
+    Field("neo4j_version", _text, required=True),
+    Field("neo4j_branch", _text, required=True),
+    Field("neo4j_branch_owner", _text, required=True),
+    Field("tool_commit", _text, required=True),
+    Field("tool_branch", _text, required=True),
+    Field("tool_branch_owner", _text, required=True),
+    Field("teamcity_build", _text, required=True),
+    Field("parent_teamcity_build", _text, required=True),
+    Field("triggered_by", _name, required=True),
+    Field("db_name", _db_name, required_for=frozenset({Tool.MACRO})),
+    Field("dataset", _text),
+    Field("artifacts", _mapping),
+    Field("commands", _mapping),
+    Field("jmh_args", _command_line),
+    Field("jmh_profilers", _list),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 

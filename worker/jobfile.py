@@ -14,6 +14,7 @@ from typing import Any
 
 from worker.errors import ConfigError
 from worker.job import FIELDS, Job, parse_job
+from worker.jobfields import MAPPING_FIELDS
 
 #: A job file is a few KiB; anything this large is not one.
 MAX_JOB_FILE_BYTES = 1024 * 1024
@@ -65,7 +66,7 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
     """Every job field as an option with its original spelling (all optional)."""
     group = parser.add_argument_group("job fields (override the job file)")
     for field in FIELDS:
-        if field.name in {"artifacts", "commands"}:
+        if field.name in MAPPING_FIELDS:
             continue
         group.add_argument(field.option, dest=field.name, default=None, help=field.help)
     group.add_argument(
@@ -81,7 +82,7 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
 def job_overrides(options: Mapping[str, Any], artifacts: Iterable[str] = ()) -> dict[str, Any]:
     """The job fields given as options, plus ``--artifact NAME=PATH`` items."""
     values: dict[str, Any] = {
-        f.name: options.get(f.name) for f in FIELDS if f.name not in {"artifacts", "commands"}
+        f.name: options.get(f.name) for f in FIELDS if f.name not in MAPPING_FIELDS
     }
     named = {}
     for item in artifacts:

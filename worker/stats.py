@@ -3,8 +3,8 @@
 The error is the half-width of the 99.9 % confidence interval of the mean with Student's t
 quantile for n - 1 degrees of freedom, exactly as JMH computes its ``scoreError``
 (``TDistribution.inverseCumulativeProbability(0.9995) * stdev / sqrt(n)``): with 5 samples the
-normal quantile would make the interval 2.6 times too narrow. The quantile comes from scipy
-(imported on first use: most worker runs summarise once, at the end).
+normal quantile would make the interval 2.6 times too narrow. The quantile is computed in
+pure Python (``worker.student_t``) so the worker image carries neither scipy nor numpy.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ ERROR_CONFIDENCE = 0.999
 
 def t_quantile(confidence: float, degrees_of_freedom: int) -> float:
     """Two-sided Student's t quantile: ``t`` with P(|T| <= t) = confidence."""
-    from scipy.special import stdtrit
+    from worker.student_t import two_sided_quantile
 
-    return float(stdtrit(degrees_of_freedom, 1.0 - (1.0 - confidence) / 2.0))
+    return two_sided_quantile(confidence, degrees_of_freedom)
 
 
 def error_half_width(stdev: float, count: int, confidence: float = ERROR_CONFIDENCE) -> float:

@@ -17,7 +17,7 @@ from invoke.tasks import task as invoke_task
 
 from scheduler.tasks.program import POSITIONAL_ATTR, quiet_stdout
 from worker.errors import exit_status
-from worker.job import FIELDS
+from worker.jobfields import FIELD_HELP, OPTION_FIELDS
 
 # botocore's DEBUG records hold whole request bodies, NoEcho stack parameters included: keep
 # them off even when the root logger is turned up.
@@ -41,8 +41,8 @@ def task(*, positional: Sequence[str] = (), **kwargs: Any) -> Callable[[Any], An
     return decorate
 
 
-JOB_FIELD_NAMES = [f.name for f in FIELDS if f.name not in {"artifacts", "commands"}]
-JOB_HELP = {f.name: f.help for f in FIELDS if f.name in JOB_FIELD_NAMES}
+JOB_FIELD_NAMES = list(OPTION_FIELDS)
+JOB_HELP = {name: FIELD_HELP[name] for name in OPTION_FIELDS}
 
 
 def setting(c: Context, key: str, value: Any = None) -> Any:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from invoke.exceptions import Exit, ParseError
+from invoke.parser import Parser
 from invoke.parser.context import ParserContext
 from invoke.program import Program
 
@@ -160,9 +161,35 @@ def quiet_stdout() -> None:
         pass
 
 
+def needs_no_task_parser(program: Program) -> bool:
+    """Nothing on the command line names a task: ``invoke --list``, ``invoke --help``, a bare
+    ``invoke``. (``invoke --help TASK`` names one, as the value of ``--help``, and
+    ``invoke --complete -- invoke TASK --`` needs the task's options to complete them.)"""
+    args = program.args
+    return (
+        not program.core.unparsed
+        and not isinstance(args.help.value, str)
+        and not args.complete.value
+    )
+
+
+def _lean(make_parser: Callable[[Program], Parser]) -> Callable[[Program], Parser]:
+    """Invoke builds the parser of every task's options (and deep-copies them all) even to
+    list the tasks; when no task is named, a parser without tasks parses the same nothing."""
+
+    def make(self: Program) -> Parser:
+        if needs_no_task_parser(self):
+            return Parser(initial=self.initial_context)
+        return make_parser(self)
+
+    make.__wrapped__ = make_parser  # type: ignore[attr-defined]
+    return make
+
+
 def install(program_class: Any = Program) -> None:
     """Wrap Invoke's parsing steps (once): see the module docstring."""
     if getattr(program_class.parse_tasks, "__wrapped__", None) is not None:
         return
     program_class.parse_tasks = _wrap(program_class.parse_tasks, rewrite=True)
     program_class.parse_cleanup = _wrap(program_class.parse_cleanup, rewrite=False)
+    program_class._make_parser = _lean(program_class._make_parser)

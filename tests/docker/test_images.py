@@ -12,6 +12,7 @@ import pytest
 from scheduler import images
 from scheduler.errors import ImageError
 from tests.cli import run_invoke
+from tests.unit.test_worker_image import BOTOCORE_CLIENT_RE
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.docker
@@ -70,6 +71,39 @@ def test_image_keeps_no_apt_cache_docs_wheels_or_second_python(
     history = client.api.history(worker_image)
     # the system (OS packages, JDK, tools) and the Python packages: no layer of leftovers
     assert len([layer for layer in history if layer["Size"] > 1_000_000]) <= 2, history
+    # issue 13's goal (the base made here with debootstrap, as the README's figures)
+    assert client.images.get(worker_image).attrs["Size"] <= 450_000_000
+
+
+def test_image_keeps_botocore_models_of_the_services_used_only(
+    docker_engine: Any, worker_image: str
+) -> None:
+    """The worker's services load, another does not; and the credential providers of the
+    image's own botocore (its version, not this host's) find their services' models."""
+    client = docker_engine.client()
+    code = (
+        "import pathlib, re, sys, boto3, botocore, botocore.exceptions\n"
+        "for name in ('s3', 'secretsmanager', 'sts'):\n"
+        "    boto3.client(name, region_name='eu-west-1')\n"
+        "try:\n"
+        "    boto3.client('batch', region_name='eu-west-1')\n"
+        "except botocore.exceptions.UnknownServiceError:\n"
+        "    print('batch pruned')\n"
+        "package = pathlib.Path(botocore.__file__).parent\n"
+        "pattern = re.compile(sys.argv[1])\n"
+        "needed = {n for m in ('credentials.py', 'tokens.py')\n"
+        "          for n in pattern.findall((package / m).read_text())}\n"
+        "print('providers', len(needed), 'missing', sorted(\n"
+        "    n for n in needed if not (package / 'data' / n).is_dir()))\n"
+    )
+    out = client.containers.run(
+        worker_image,
+        entrypoint=["python", "-c", code, BOTOCORE_CLIENT_RE.pattern],
+        remove=True,
+    ).decode()
+    lines = out.strip().splitlines()
+    assert lines[0] == "batch pruned", out
+    assert lines[1].endswith("missing []") and not lines[1].startswith("providers 0 "), out
 
 
 def test_bootstrap_runs_the_worker_and_returns_its_exit_code(
