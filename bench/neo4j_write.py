@@ -3,18 +3,25 @@
 Writes RUNS test runs x BENCHMARKS benchmarks x SAMPLES samples (default 100 x 50 x 1,000)
 into an emptied database, each writer ``--rounds`` times (interleaved, order rotated; min and
 median), on loopback and again through Toxiproxy adding ``--latency-ms`` each way (with
-``--latency-runs`` test runs: the naive writer pays ~4 round trips per metric there). In
-process: both writers are library code. The goals: naive/project >= 3x on loopback, >= 10x at
-10 ms.
+``--latency-runs`` test runs). In process: both writers are library code. The goals:
+per-metric/project >= 3x on loopback, >= 10x at 10 ms.
 
 * ``project``: :class:`worker.resultsdb.neo4j.Neo4jResultsStore` -- one managed write
-  transaction per test run, every benchmark's metrics and samples in one ``UNWIND $rows``;
-* ``naive``: one write transaction per metric (merge the test run and the benchmark, create
-  the metrics with its samples), as the original did; it still uses parameters, so the
-  comparison measures round trips and transactions, not query-plan caching.
+  transaction and one statement per test run, every benchmark's metrics and samples in one
+  ``UNWIND $rows``;
+* ``per-metric``: the original's pattern -- per test run one write transaction for the test
+  run and its provenance, then one write transaction per metric (its group, benchmark and
+  params merged, the metrics and samples created). It runs the project's own statements and
+  parameters (``worker.resultsdb.cypher``, ``build_run_params``), so both leave the same graph
+  and the comparison measures transactions and round trips only; it skips the project's
+  idempotent clean-up step, which the original did not have.
+
+Counted on the server: the transactions each write started (Neo4j's own transaction sequence,
+read with ``SHOW TRANSACTIONS``), and the graph each write left (nodes by label,
+relationships by type, stored samples), which must be the same for both writers.
 
 Each writer first writes one warm-up test run (then the database is emptied again), so the
-JIT-compiled plans of both are warm. Prints both times and the ratios against the goals.
+plans of both are compiled. Prints both times and the ratios against the goals.
 
     python bench/neo4j_write.py                          # starts the test harness itself
     python bench/neo4j_write.py --uri bolt://127.0.0.1:7687 --user neo4j  # password from
@@ -35,8 +42,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import neo4j
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -46,17 +51,33 @@ from worker.contract import Env  # noqa: E402
 from worker.credentials import StoreCredentials  # noqa: E402
 from worker.job import parse_job  # noqa: E402
 from worker.results import BenchmarkResult, build_document  # noqa: E402
-from worker.resultsdb.neo4j import Neo4jResultsStore  # noqa: E402
+from worker.resultsdb import cypher  # noqa: E402
+from worker.resultsdb.graph import build_run_params  # noqa: E402
+from worker.resultsdb.neo4j import Neo4jResultsStore, RetryPolicy, open_driver  # noqa: E402
 
-NAIVE_WRITE_METRIC = """
-MERGE (tr:TestRun {id: $test_run_id})
-  ON CREATE SET tr.started_at = $started_at, tr.workload = $workload
-MERGE (b:Benchmark {key: $benchmark_key})
-  ON CREATE SET b.simple_name = $name, b.group = $group, b.mode = $mode
-CREATE (tr)-[:HAS_METRICS]->(m:Metrics)-[:METRICS_FOR]->(b)
-SET m = $metrics
+WRITERS = ("project", "per-metric")
+
+#: The per-metric writer's statement for a test run itself (the project's steps, without the
+#: idempotent clean-up the original did not have), one transaction per test run.
+PER_METRIC_TEST_RUN = "\n".join(
+    f"CALL {{{step}}}"
+    for step in (
+        cypher.UPSERT_TEST_RUN,
+        cypher.LINK_PROVENANCE,
+        cypher.LINK_DATASET,
+        cypher.WRITE_FAILURES,
+    )
+)
+GRAPH_COUNTS = """
+MATCH (n) UNWIND labels(n) AS name RETURN 'node ' + name AS name, count(*) AS n
+UNION ALL MATCH ()-[r]->() RETURN 'relationship ' + type(r) AS name, count(*) AS n
+UNION ALL MATCH (m:Metrics) RETURN 'samples' AS name, sum(size(m.samples)) AS n
 """
-COUNT_SAMPLES = "MATCH (m:Metrics) RETURN count(m) AS metrics, sum(size(m.samples)) AS samples"
+#: The newest transaction of the database: this query's own (ids are ``<db>-transaction-<n>``).
+TRANSACTION_SEQUENCE = """
+SHOW TRANSACTIONS YIELD database, transactionId WHERE database = $database
+RETURN max(toInteger(split(transactionId, '-transaction-')[1])) AS sequence
+"""
 WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 2000 ROWS"
 
 JOB = {
@@ -122,32 +143,21 @@ def write_project(store: Neo4jResultsStore, docs: list[dict[str, Any]]) -> None:
         store.write_document(doc)
 
 
-def write_naive(driver: Any, database: str, docs: list[dict[str, Any]]) -> None:
+def write_per_metric(driver: Any, database: str, docs: list[dict[str, Any]]) -> None:
     with driver.session(database=database) as session:
         for doc in docs:
-            run = doc["run"]
-            for bench in doc["benchmarks"]:
-                metrics = {
-                    **bench["summary"],
-                    "unit": bench["unit"],
-                    "samples": bench["samples"],
-                    "sample_size": len(bench["samples"]),
-                }
-                session.execute_write(
-                    _naive_tx,
-                    test_run_id=run["test_run_id"],
-                    started_at=run["started_at"],
-                    workload=doc["job"]["workload"],
-                    benchmark_key=f"{bench['group']}/{bench['name']}/{bench['params']}",
-                    name=bench["name"],
-                    group=bench["group"],
-                    mode=bench["mode"],
-                    metrics=metrics,
-                )
+            params = build_run_params(doc)
+            session.execute_write(_per_metric_test_run, params)
+            for row in params["rows"]:
+                session.execute_write(_per_metric_metric, params["id"], params["tool"], row)
 
 
-def _naive_tx(tx: Any, **params: Any) -> None:
-    tx.run(NAIVE_WRITE_METRIC, params).consume()
+def _per_metric_test_run(tx: Any, params: dict[str, Any]) -> None:
+    tx.run(PER_METRIC_TEST_RUN, {k: v for k, v in params.items() if k != "rows"}).consume()
+
+
+def _per_metric_metric(tx: Any, test_run_id: str, tool: str, row: dict[str, Any]) -> None:
+    tx.run(cypher.WRITE_METRICS, id=test_run_id, tool=tool, rows=[row]).consume()
 
 
 def wipe(driver: Any, database: str) -> None:
@@ -155,9 +165,18 @@ def wipe(driver: Any, database: str) -> None:
         session.run(WIPE).consume()
 
 
-def count(driver: Any, database: str) -> tuple[int, int]:
-    records, _, _ = driver.execute_query(COUNT_SAMPLES, database_=database)
-    return int(records[0]["metrics"]), int(records[0]["samples"] or 0)
+def graph_counts(driver: Any, database: str) -> dict[str, int]:
+    """What the server holds: nodes by label, relationships by type, stored samples."""
+    records, _, _ = driver.execute_query(GRAPH_COUNTS, database_=database)
+    return {str(r["name"]): int(r["n"] or 0) for r in records}
+
+
+def transaction_sequence(driver: Any, database: str) -> int:
+    """The server's transaction counter for ``database`` (this query's own transaction)."""
+    records, _, _ = driver.execute_query(
+        TRANSACTION_SEQUENCE, database=database, database_=database
+    )
+    return int(records[0]["sequence"])
 
 
 @contextmanager
@@ -176,52 +195,79 @@ def via_proxy(creds: StoreCredentials, port: int) -> StoreCredentials:
     return dataclasses.replace(creds, uri=f"{scheme}://127.0.0.1:{port}")
 
 
+@dataclasses.dataclass
+class Measured:
+    times: list[float] = dataclasses.field(default_factory=list)
+    transactions: set[int] = dataclasses.field(default_factory=set)
+    graphs: list[dict[str, int]] = dataclasses.field(default_factory=list)
+
+
 def measure(
     label: str, creds: StoreCredentials, args: argparse.Namespace, runs: int
-) -> tuple[list[float], list[float]]:
+) -> dict[str, Measured]:
     """Both writers, interleaved and rotated, ``args.rounds`` times each; the database is
-    emptied before every write and the written metrics and samples are counted after it."""
+    emptied before every write, and the transactions the server started for it and the graph
+    it left are read from the server after it; every write must leave the same graph."""
     docs = make_documents(runs, args.benchmarks, args.samples, "run")
     warmup = make_documents(1, args.benchmarks, args.samples, "warmup")
-    expected = (runs * args.benchmarks, runs * args.benchmarks * args.samples)
+    metrics, samples = runs * args.benchmarks, runs * args.benchmarks * args.samples
     store = Neo4jResultsStore(creds)
-    driver = neo4j.GraphDatabase.driver(creds.uri, auth=(creds.user, creds.password))
+    # the same driver settings as the project's store (notifications off, timeouts)
+    driver = open_driver(creds, RetryPolicy())
+    db = creds.database
+    measured = {name: Measured() for name in WRITERS}
 
     def write(name: str, batch: list[dict[str, Any]]) -> None:
         if name == "project":
             write_project(store, batch)
         else:
-            write_naive(driver, creds.database, batch)
+            write_per_metric(driver, db, batch)
 
     def contender(name: str) -> Callable[[], float]:
         def run() -> float:
-            wipe(driver, creds.database)
+            wipe(driver, db)
+            before = transaction_sequence(driver, db)
             start = time.perf_counter()
             write(name, docs)
             elapsed = time.perf_counter() - start
-            got = count(driver, creds.database)
-            if got != expected:
-                raise SystemExit(f"{name}: wrote {got} (metrics, samples), expected {expected}")
+            # the probes' own transactions are not the writer's
+            measured[name].transactions.add(transaction_sequence(driver, db) - before - 1)
+            graph = graph_counts(driver, db)
+            if (graph.get("node Metrics"), graph.get("samples")) != (metrics, samples):
+                raise SystemExit(f"{name}: wrote {graph}, expected {metrics} metrics")
+            measured[name].graphs.append(graph)
             return elapsed
 
         return run
 
     try:
-        for name in ("project", "naive"):  # warm both writers' query plans
-            wipe(driver, creds.database)
+        for name in WRITERS:  # compile both writers' query plans
+            wipe(driver, db)
             write(name, warmup)
-        times = rounds({n: contender(n) for n in ("project", "naive")}, args.rounds)
-        wipe(driver, creds.database)
+        times = rounds({n: contender(n) for n in WRITERS}, args.rounds)
+        wipe(driver, db)
     finally:
         driver.close()
         store.close()
+    for name in WRITERS:
+        measured[name].times = times[name]
+    graph = measured["project"].graphs[0]
+    if any(g != graph for m in measured.values() for g in m.graphs):
+        raise SystemExit(f"the writes left different graphs: {measured}")
     print(
         f"{label}: {runs} runs x {args.benchmarks} benchmarks x {args.samples} samples, "
         f"{args.rounds} rounds interleaved"
     )
-    print(f"  project {summary(times['project'])}  ({runs} transactions)")
-    print(f"  naive   {summary(times['naive'])}  ({expected[0]} transactions)")
-    return times["project"], times["naive"]
+    for name, m in measured.items():
+        txs = "/".join(str(t) for t in sorted(m.transactions))
+        print(f"  {name:10s} {summary(m.times)}  ({txs} transactions on the server)")
+    nodes = sum(n for k, n in graph.items() if k.startswith("node "))
+    relationships = sum(n for k, n in graph.items() if k.startswith("relationship "))
+    print(
+        f"  both left the same graph: {nodes} nodes, {relationships} relationships, "
+        f"{graph['node Metrics']} Metrics, {graph['samples']} samples"
+    )
+    return measured
 
 
 def main() -> None:
@@ -244,14 +290,13 @@ def main() -> None:
         target(args, Path(tmp)) as creds,
     ):
         port = int(creds.uri.rsplit(":", 1)[1])
-        ours, naive = measure("loopback", creds, args, args.runs)
-        loopback = ratio(naive, ours)
+        near = measure("loopback", creds, args, args.runs)
         with latency_proxy(port, args.latency_ms, Path(tmp)) as proxied:
             label = f"{args.latency_ms} ms each way (Toxiproxy)"
-            ours, naive = measure(label, via_proxy(creds, proxied), args, args.latency_runs)
-            latent = ratio(naive, ours)
-    print(goal_line("naive/project on loopback", loopback, 3, at_most=False))
-    print(goal_line(f"naive/project at {args.latency_ms} ms", latent, 10, at_most=False))
+            far = measure(label, via_proxy(creds, proxied), args, args.latency_runs)
+    for where, m, goal in (("on loopback", near, 3), (f"at {args.latency_ms} ms", far, 10)):
+        value = ratio(m["per-metric"].times, m["project"].times)
+        print(goal_line(f"per-metric/project {where} (medians)", value, goal, at_most=False))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ import pytest
 from scheduler.sandbox.toxiproxy import Proxy
 from tests.resultsdb.conftest import FAST_RETRIES, neo4j_credentials
 from tests.resultsdb.documents import make_benchmarks, make_document
-from tests.services.neo4j import Neo4jServer
+from tests.resultsdb.graphdump import dump_graph
+from tests.services.neo4j import Neo4jServer, wipe_neo4j
 from worker.errors import TransientError
 from worker.resultsdb.base import ResultsFilter
 from worker.resultsdb.neo4j import Neo4jResultsStore, RetryPolicy
@@ -69,6 +70,14 @@ def _assert_exactly_as_without_faults(
     expected.close()
     assert _count(neo4j, "TestRun") == len(docs)
     assert _count(neo4j, "Metrics") == 40 * len(docs)
+    # node by node, property by property: the graph a write without faults leaves
+    through_faults = dump_graph(neo4j)
+    wipe_neo4j(neo4j)
+    direct = Neo4jResultsStore(neo4j_credentials(neo4j))
+    for doc in docs:
+        direct.write_document(doc)
+    direct.close()
+    assert dump_graph(neo4j) == through_faults
 
 
 def test_a_connection_cut_mid_transaction_is_retried_into_one_copy(
@@ -107,6 +116,7 @@ def test_a_lasting_cut_is_transient_and_writes_nothing_half(
     (doc, _) = _documents()
     store = _through(bolt_proxy, neo4j, FAST_RETRIES)
     store.write_document(make_document("tr-warm-up", benchmarks=make_benchmarks(1, 1)))
+    before = dump_graph(neo4j)
     with (
         bolt_proxy.toxic("limit_data", stream="upstream", bytes=64 * 1024),
         pytest.raises(TransientError),
@@ -115,3 +125,4 @@ def test_a_lasting_cut_is_transient_and_writes_nothing_half(
     store.close()
     assert _count(neo4j, "TestRun") == 1, "the cut transaction must leave no test run"
     assert _count(neo4j, "Metrics") == 1
+    assert dump_graph(neo4j) == before, "nothing of the cut transaction may stay"
