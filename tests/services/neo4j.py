@@ -75,6 +75,10 @@ class Neo4jServer:
             "-Xms256m",
             "-Xmx1g",
             "-XX:+UseSerialGC",
+            # Neo4j's page cache uses direct buffers through java.nio's internals; without
+            # this it logs a warning and runs in a slower fallback mode
+            "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
             "-jar",
             str(HARNESS_JAR),
             "--host",
