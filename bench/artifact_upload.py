@@ -14,8 +14,9 @@ Then the unchanged set again: ``ours`` re-scheduling (the hash index is warm) ag
 ``s5cmd sync`` (size and mtime only), with ``aws s3 sync`` and a bare ``import boto3`` plus
 one S3 client beside them to show what any Python process on boto3 pays before its first
 request. Bytes are counted on the server side (what the SeaweedFS process read, from /proc).
-The project is byte-compiled first, as an install is. Prints min and median of --rounds and
-the goals.
+The project is byte-compiled first, as an install is, and the yardsticks run without
+launchers in front of them (no pyenv shim, the s5cmd Go binary itself:
+:func:`bench.benchlib.tool`). Prints min and median of --rounds and the goals.
 
     python bench/artifact_upload.py [--files 5] [--mb 100] [--rounds 5]
 """
@@ -43,6 +44,7 @@ from bench.benchlib import (
     run_seaweedfs,
     run_timed,
     summary,
+    tool,
 )
 from scheduler.sandbox.batch_resources import create_batch_resources
 from scheduler.sandbox.moto_server import run_moto_server
@@ -136,13 +138,13 @@ def measure(
         r = counter["round"]
         return on_server("ours", lambda: schedule(f"ours-{r}", work / f"index-{r}.json"))
 
-    s5 = ["s5cmd", "--endpoint-url", weed.endpoint]
+    s5, aws = [tool("s5cmd"), "--endpoint-url", weed.endpoint], tool("aws")
     contenders = {
         "ours": ours,
         "aws": cli(
             "aws",
             lambda dest: [
-                "aws", "s3", "cp", "--recursive", "--quiet", str(src), dest,
+                aws, "s3", "cp", "--recursive", "--quiet", str(src), dest,
                 "--endpoint-url", weed.endpoint,
             ],
         ),
@@ -167,7 +169,7 @@ def measure(
 
     def aws_sync() -> float:
         dest = f"s3://{BUCKET}/aws-{counter['round'] % args.rounds}/"
-        cmd = ["aws", "s3", "sync", "--quiet", str(src), dest, "--endpoint-url", weed.endpoint]
+        cmd = [aws, "s3", "sync", "--quiet", str(src), dest, "--endpoint-url", weed.endpoint]
         return on_server("aws s3 sync", lambda: run_timed(cmd, env=env))
 
     def boto3_start() -> float:
