@@ -190,3 +190,46 @@ def test_distinct_files_go_up_at_most_concurrency_at_once(
     run.upload([artifacts])
     assert run.stats.uploaded == 5
     assert counting.most == concurrency
+
+
+def test_schedule_reads_each_artifact_once_for_its_hash_and_not_again_when_unchanged(
+    aws: MotoServer, store: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``schedule`` hashes ahead on the index the run's upload then uses: one read per file
+    (a second index would not know the hash yet and read it again), none on the next
+    schedule, which finds the hashes in the index file."""
+    import yaml
+
+    from scheduler import hashindex
+    from scheduler.sandbox.batch_resources import create_batch_resources
+    from scheduler.sandbox.moto_server import CREDENTIALS
+    from scheduler.schedule import BatchPlacement, ScheduleRequest, schedule
+
+    aws.configure_batch(use_docker=False)
+    batch = create_batch_resources("bench/none:latest", aws.endpoint, credentials=CREDENTIALS)
+    for name in ("a.jar", "b.jar"):
+        (tmp_path / name).write_bytes(os.urandom(1024 * 1024))
+        old = (tmp_path / name).stat().st_mtime_ns - 10**9  # older than its hash: not racy
+        os.utime(tmp_path / name, ns=(old, old))
+    job_file = tmp_path / "job.yaml"
+    job_file.write_text(yaml.safe_dump(command_job(artifacts={"a": "a.jar", "b": "b.jar"})))
+    monkeypatch.setenv("BENCH_HASH_INDEX", str(tmp_path / "index.json"))
+    reads: list[str] = []
+    real_sha256_file = hashindex.sha256_file
+
+    def counting(path: Path) -> str:
+        reads.append(path.name)
+        return real_sha256_file(path)
+
+    monkeypatch.setattr(hashindex, "sha256_file", counting)
+    placement = BatchPlacement(
+        stack="none", job_queue=batch.queue, job_definition=batch.job_definition,
+        storage=batch.storage,
+    )  # fmt: skip
+    first = schedule(ScheduleRequest(job_file, {}), placement)
+    assert sorted(reads) == ["a.jar", "b.jar"]
+    assert (first.uploaded, len(first.run.jobs)) == (2, 1)
+    hashindex._SHARED.clear()  # as a new process: only what the index file holds
+    reads.clear()
+    schedule(ScheduleRequest(job_file, {}), placement)
+    assert reads == []
