@@ -11,8 +11,12 @@ set of fresh random files to a fresh prefix:
   (``--numworkers 4 cp --concurrency 2 --part-size 16``).
 
 Then the unchanged set again: ``ours`` re-scheduling (the hash index is warm) against
-``s5cmd sync`` (size and mtime only). Bytes are counted on the server side (what the SeaweedFS
-process read, from /proc). Prints min and median of --rounds and the goals.
+``s5cmd sync`` (size and mtime only), with ``aws s3 sync`` and a bare ``import boto3`` plus
+one S3 client beside them to show what any Python process on boto3 pays before its first
+request. Bytes are counted on the server side (what the SeaweedFS process read, from /proc).
+The project is byte-compiled first, as an install is, and the yardsticks run without
+launchers in front of them (no pyenv shim, the s5cmd Go binary itself:
+:func:`bench.benchlib.tool`). Prints min and median of --rounds and the goals.
 
     python bench/artifact_upload.py [--files 5] [--mb 100] [--rounds 5]
 """
@@ -33,12 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.benchlib import (
     REPO,
     SeaweedFS,
+    compile_project,
     goal_line,
     ratio,
     rounds,
     run_seaweedfs,
     run_timed,
     summary,
+    tool,
 )
 from scheduler.sandbox.batch_resources import create_batch_resources
 from scheduler.sandbox.moto_server import run_moto_server
@@ -65,6 +71,7 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    compile_project()
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
         work = Path(tmp)
         with run_seaweedfs(work, [BUCKET]) as weed, run_moto_server(work) as moto:
@@ -89,7 +96,16 @@ def measure(
     job_file.write_text(yaml.safe_dump(command_job(artifacts=make_files(src, args.files, args.mb))))
     total = args.files * args.mb * 2**20
     sent: dict[str, list[int]] = {}
+    server_cpu: dict[str, list[float]] = {}
     counter = {"round": 0}
+
+    def on_server(name: str, fn: Callable[[], float]) -> float:
+        """Run one contender; record what the server read and the CPU time it spent."""
+        before, cpu = weed.read_bytes(), weed.cpu_seconds()
+        elapsed = fn()
+        sent.setdefault(name, []).append(weed.read_bytes() - before)
+        server_cpu.setdefault(name, []).append(weed.cpu_seconds() - cpu)
+        return elapsed
 
     def schedule(prefix: str, index: Path) -> float:
         return run_timed(
@@ -113,27 +129,22 @@ def measure(
 
     def cli(name: str, cmd: Callable[[str], list[str]]) -> Callable[[], float]:
         def run() -> float:
-            before = weed.read_bytes()
-            elapsed = run_timed(cmd(f"s3://{BUCKET}/{name}-{counter['round']}/"), env=env)
-            sent.setdefault(name, []).append(weed.read_bytes() - before)
-            return elapsed
+            dest = f"s3://{BUCKET}/{name}-{counter['round']}/"
+            return on_server(name, lambda: run_timed(cmd(dest), env=env))
 
         return run
 
     def ours() -> float:
-        before = weed.read_bytes()
         r = counter["round"]
-        elapsed = schedule(f"ours-{r}", work / f"index-{r}.json")
-        sent.setdefault("ours", []).append(weed.read_bytes() - before)
-        return elapsed
+        return on_server("ours", lambda: schedule(f"ours-{r}", work / f"index-{r}.json"))
 
-    s5 = ["s5cmd", "--endpoint-url", weed.endpoint]
+    s5, aws = [tool("s5cmd"), "--endpoint-url", weed.endpoint], tool("aws")
     contenders = {
         "ours": ours,
         "aws": cli(
             "aws",
             lambda dest: [
-                "aws", "s3", "cp", "--recursive", "--quiet", str(src), dest,
+                aws, "s3", "cp", "--recursive", "--quiet", str(src), dest,
                 "--endpoint-url", weed.endpoint,
             ],
         ),
@@ -150,23 +161,35 @@ def measure(
 
     def ours_again() -> float:
         r = counter["round"] % args.rounds
-        before = weed.read_bytes()
-        elapsed = schedule(f"ours-{r}", work / f"index-{r}.json")
-        sent.setdefault("ours again", []).append(weed.read_bytes() - before)
-        return elapsed
+        return on_server("ours again", lambda: schedule(f"ours-{r}", work / f"index-{r}.json"))
 
     def s5_sync() -> float:
-        r = counter["round"] % args.rounds
-        before = weed.read_bytes()
-        elapsed = run_timed([*s5, "sync", f"{src}/", f"s3://{BUCKET}/s5cmd-{r}/"], env=env)
-        sent.setdefault("s5cmd sync", []).append(weed.read_bytes() - before)
-        return elapsed
+        dest = f"s3://{BUCKET}/s5cmd-{counter['round'] % args.rounds}/"
+        return on_server("s5cmd sync", lambda: run_timed([*s5, "sync", f"{src}/", dest], env=env))
+
+    def aws_sync() -> float:
+        dest = f"s3://{BUCKET}/aws-{counter['round'] % args.rounds}/"
+        cmd = [aws, "s3", "sync", "--quiet", str(src), dest, "--endpoint-url", weed.endpoint]
+        return on_server("aws s3 sync", lambda: run_timed(cmd, env=env))
+
+    def boto3_start() -> float:
+        code = "import boto3; boto3.client('s3')"
+        return run_timed([sys.executable, "-c", code], env=env)
 
     counter["round"] = 0
     again = rounds(
-        _counting({"ours again": ours_again, "s5cmd sync": s5_sync}, counter), args.rounds
+        _counting(
+            {
+                "ours again": ours_again,
+                "s5cmd sync": s5_sync,
+                "aws s3 sync": aws_sync,
+                "boto3 start": boto3_start,
+            },
+            counter,
+        ),
+        args.rounds,
     )
-    report(args, first, again, sent, total)
+    report(args, first, again, sent, server_cpu, total)
 
 
 def _counting(
@@ -194,23 +217,31 @@ def report(
     first: dict[str, list[float]],
     again: dict[str, list[float]],
     sent: dict[str, list[int]],
+    server_cpu: dict[str, list[float]],
     total: int,
 ) -> None:
+    import statistics
+
     mib = 2**20
     print(
         f"upload {args.files} x {args.mb} MiB = {total // mib} MiB, whole processes, "
-        f"{args.rounds} rounds interleaved (order rotated); server MiB: what the SeaweedFS "
-        "process read (sockets and disk, all its internal hops)"
+        f"{args.rounds} rounds interleaved (order rotated); server: what the SeaweedFS "
+        "process read (sockets and disk, all its internal hops) and its CPU time (median)"
     )
     for name, times in {**first, **again}.items():
         got = sent.get(name, [0])
-        print(f"  {name:12s} {summary(times)}  server read {max(got) / mib:7.1f} MiB")
+        cpu = statistics.median(server_cpu.get(name, [0.0]))
+        print(
+            f"  {name:12s} {summary(times)}  server read {max(got) / mib:7.1f} MiB"
+            f"  cpu {cpu:5.2f} s"
+        )
     best_s5 = ratio(first["ours"], _faster(first["s5cmd"], first["s5cmd-2core"]))
     print(goal_line("ours/best s5cmd", best_s5, 1.0))
     print(goal_line("ours/aws s3 cp", ratio(first["ours"], first["aws"]), 0.8))
     print(
         goal_line("re-upload ours/s5cmd sync", ratio(again["ours again"], again["s5cmd sync"]), 1.5)
     )
+    print(f"re-upload ours/aws s3 sync: {ratio(again['ours again'], again['aws s3 sync']):.2f}x")
 
 
 def _faster(a: list[float], b: list[float]) -> list[float]:

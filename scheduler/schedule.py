@@ -148,11 +148,13 @@ def schedule(
     children of one array job
     (``run_id``: see :func:`schedule_run`). ``progress(total bytes)`` makes the upload's
     display."""
+    from scheduler.artifacts import hash_ahead
     from scheduler.stackinfo import storage_base
     from scheduler.submit import resolve_target
     from worker.storage import open_store
 
     loaded = jobs, job_dir = load_jobs(request)
+    hash_ahead(jobs, job_dir)  # on the second core while boto3 loads and Batch is checked
     check_submit_options(placement.timeout_seconds, placement.attempts)
     if run_id:
         check_run_id(run_id)

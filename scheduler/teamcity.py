@@ -13,13 +13,14 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from teamcity.messages import TeamcityServiceMessages
 
-from scheduler.batch import JobDescription
-from scheduler.compare import Comparison, Verdict
-from scheduler.regressions import Finding
+if TYPE_CHECKING:  # comparisons and regressions import numpy: not for every schedule's blocks
+    from scheduler.batch import JobDescription
+    from scheduler.compare import Comparison
+    from scheduler.regressions import Finding
 
 TEAMCITY_ENV = "TEAMCITY_VERSION"
 
@@ -85,6 +86,8 @@ class TeamCity:
 
     def comparisons(self, comparisons: Iterable[Comparison], suite: str = "compare") -> None:
         """One test per benchmark; failed when slower beyond noise."""
+        from scheduler.compare import Verdict
+
         self._messages.testSuiteStarted(suite)
         for c in comparisons:
             ratio = "n/a" if c.ratio is None else f"{c.ratio:.3f}"

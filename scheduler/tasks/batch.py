@@ -87,7 +87,6 @@ def schedule(
     from pathlib import Path
 
     from scheduler.progress import TransferProgress
-    from scheduler.render import to_json
     from scheduler.schedule import BatchPlacement, ScheduleRequest, schedule
 
     with errors():
@@ -121,6 +120,8 @@ def schedule(
             f"{run.target.queue}, job definition {run.target.job_definition}"
         )
         if json:
+            from scheduler.render import to_json  # loads stack and watch: only when asked
+
             print(to_json({"run_id": run.run_id, "storage": scheduled.storage, "jobs": run.jobs}))
         else:
             print(run.run_id)

@@ -203,3 +203,11 @@ def test_ci_image_builds_and_runs_the_tasks(docker_engine: Any, base_image: str)
         remove=True,
     ).decode()
     assert "Packer v" in tools and "aws-cli/" in tools and "Docker version" in tools
+    compiled = client.containers.run(
+        reference,
+        entrypoint=["sh", "-c"],
+        command=["ls scheduler/__pycache__ worker/__pycache__ __pycache__"],
+        remove=True,
+    ).decode()
+    for module in ("schedule", "artifacts", "params", "tasks"):
+        assert f"{module}.cpython-" in compiled, compiled

@@ -161,3 +161,33 @@ def test_a_bandwidth_limit_slows_an_upload_but_keeps_it_exact(
         open_store(f"s3://{bucket}").put_file(artifact, "artifacts/tool.jar")
         assert time.monotonic() - started > 1.5
     assert _moto_sha256(moto_endpoint, "artifacts/tool.jar") == digest
+
+
+def test_an_artifact_upload_cut_for_good_leaves_nothing_under_a_content_key(
+    s3_proxy: Proxy, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    moto_endpoint: str,
+) -> None:  # fmt: skip
+    from scheduler.artifacts import ARTIFACTS_PREFIX, RunArtifacts
+    from scheduler.hashindex import HashIndex
+    from worker.storage import s3
+
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    monkeypatch.setattr(s3, "TRANSFER_RESTART_DELAYS", (0.1,))
+    artifacts = {name: f"{name}.jar" for name in ("a", "b")}
+    digests = {name: _random_file(tmp_path / path, 20 * MIB) for name, path in artifacts.items()}
+    index = HashIndex(tmp_path / "index.json")
+    index.hash_ahead(tmp_path / path for path in artifacts.values())
+    store = open_store(f"s3://{bucket}/base")
+    with (
+        s3_proxy.toxic("limit_data", stream="upstream", bytes=2 * MIB),
+        pytest.raises(TransientError),
+    ):
+        RunArtifacts(store, tmp_path, index=index).upload([artifacts])
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)  # what the server holds
+    listed = aws.client("s3").list_objects_v2(Bucket=bucket, Prefix="base/")
+    assert "Contents" not in listed, listed.get("Contents")
+    refs = RunArtifacts(store, tmp_path, index=index).upload([artifacts])[0]  # healed
+    for name, digest in digests.items():
+        assert refs[name].sha256 == digest
+        key = f"base/{ARTIFACTS_PREFIX}/{digest}/{name}.jar"
+        assert _moto_sha256(moto_endpoint, key) == digest

@@ -3,12 +3,15 @@ requests counted from the server's own request log)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from scheduler.artifacts import ARTIFACTS_PREFIX, RunArtifacts
+from scheduler.artifacts import ARTIFACTS_PREFIX, RunArtifacts, hash_ahead
 from scheduler.hashindex import HashIndex
 from scheduler.plan import prepare_run
 from scheduler.sandbox.moto_server import MotoServer
@@ -98,3 +101,135 @@ def test_a_file_modified_right_after_hashing_is_hashed_again(tmp_path: Path) -> 
     index.sha256(jar)
     index.sha256(jar)
     assert index.hashed == 2  # mtime within the racy window of the hash: not trusted
+
+
+def _stored_sha256(store: S3Store, key: str) -> str:
+    return hashlib.sha256(store.get_bytes(key)).hexdigest()
+
+
+def test_files_hashed_ahead_are_read_once_and_land_under_their_hash(
+    store: S3Store, tmp_path: Path
+) -> None:
+    # fresh files: their mtime is within the racy window, so only the ahead hash can spare a
+    # second read
+    for name in ("a.jar", "b.jar"):
+        (tmp_path / name).write_bytes(os.urandom(2 * 1024 * 1024))
+    jobs = [parse_job(command_job(artifacts={"a": "a.jar", "b": "b.jar"})) for _ in range(3)]
+    index = HashIndex(tmp_path / "index.json")
+    hash_ahead(jobs, tmp_path, index)
+    refs = RunArtifacts(store, tmp_path, index=index).upload([{"a": "a.jar", "b": "b.jar"}])[0]
+    assert index.hashed == 2
+    for name, ref in refs.items():
+        expected = hashlib.sha256((tmp_path / f"{name}.jar").read_bytes()).hexdigest()
+        key = f"{ARTIFACTS_PREFIX}/{expected}/{name}.jar"
+        assert ref.sha256 == expected
+        assert _stored_sha256(store, key) == expected
+
+
+def test_a_file_changed_after_it_was_hashed_ahead_is_hashed_again(
+    store: S3Store, tmp_path: Path
+) -> None:
+    jar = tmp_path / "a.jar"
+    jar.write_bytes(b"old" * 1000)
+    index = HashIndex(tmp_path / "index.json")
+    index.hash_ahead([jar])
+    index._ahead[str(jar.resolve())].result(timeout=10)  # the old content is hashed
+    jar.write_bytes(b"new content" * 1000)
+    ref = RunArtifacts(store, tmp_path, index=index).upload([{"a": "a.jar"}])[0]["a"]
+    expected = hashlib.sha256(jar.read_bytes()).hexdigest()
+    assert (ref.sha256, index.hashed) == (expected, 2)
+    assert _stored_sha256(store, f"{ARTIFACTS_PREFIX}/{expected}/a.jar") == expected
+
+
+def test_unchanged_files_are_not_read_again_even_when_hashed_ahead(
+    store: S3Store, tmp_path: Path
+) -> None:
+    jar = tmp_path / "a.jar"
+    jar.write_bytes(os.urandom(1024 * 1024))
+    old = jar.stat().st_mtime_ns - 10**9
+    os.utime(jar, ns=(old, old))
+    index_path = tmp_path / "index.json"
+    RunArtifacts(store, tmp_path, index=HashIndex(index_path)).upload([{"a": "a.jar"}])
+    index = HashIndex(index_path)
+    hash_ahead([parse_job(command_job(artifacts={"a": "a.jar"}))], tmp_path, index)
+    run = RunArtifacts(store, tmp_path, index=index)
+    run.upload([{"a": "a.jar"}])
+    assert (index.hashed, run.stats.uploaded, run.stats.reused) == (0, 0, 1)
+
+
+class _InFlight(S3Store):
+    """The real store, counting uploads in flight at once."""
+
+    def __init__(self, base_uri: str) -> None:
+        super().__init__(base_uri)
+        self.now = self.most = 0
+        self._lock = threading.Lock()
+
+    def put_file(self, path: Path, key: str, **kwargs: Any) -> Any:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            return super().put_file(path, key, **kwargs)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_distinct_files_go_up_at_most_concurrency_at_once(
+    store: S3Store, tmp_path: Path, concurrency: int
+) -> None:
+    artifacts = {}
+    for i in range(5):
+        (tmp_path / f"f{i}.bin").write_bytes(os.urandom(9 * 1024 * 1024))  # multipart
+        artifacts[f"f{i}"] = f"f{i}.bin"
+    counting = _InFlight(store.base_uri)
+    index = HashIndex(tmp_path / "index.json")
+    run = RunArtifacts(counting, tmp_path, index=index, concurrency=concurrency)
+    run.upload([artifacts])
+    assert run.stats.uploaded == 5
+    assert counting.most == concurrency
+
+
+def test_schedule_reads_each_artifact_once_for_its_hash_and_not_again_when_unchanged(
+    aws: MotoServer, store: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``schedule`` hashes ahead on the index the run's upload then uses: one read per file
+    (a second index would not know the hash yet and read it again), none on the next
+    schedule, which finds the hashes in the index file."""
+    import yaml
+
+    from scheduler import hashindex
+    from scheduler.sandbox.batch_resources import create_batch_resources
+    from scheduler.sandbox.moto_server import CREDENTIALS
+    from scheduler.schedule import BatchPlacement, ScheduleRequest, schedule
+
+    aws.configure_batch(use_docker=False)
+    batch = create_batch_resources("bench/none:latest", aws.endpoint, credentials=CREDENTIALS)
+    for name in ("a.jar", "b.jar"):
+        (tmp_path / name).write_bytes(os.urandom(1024 * 1024))
+        old = (tmp_path / name).stat().st_mtime_ns - 10**9  # older than its hash: not racy
+        os.utime(tmp_path / name, ns=(old, old))
+    job_file = tmp_path / "job.yaml"
+    job_file.write_text(yaml.safe_dump(command_job(artifacts={"a": "a.jar", "b": "b.jar"})))
+    monkeypatch.setenv("BENCH_HASH_INDEX", str(tmp_path / "index.json"))
+    reads: list[str] = []
+    real_sha256_file = hashindex.sha256_file
+
+    def counting(path: Path) -> str:
+        reads.append(path.name)
+        return real_sha256_file(path)
+
+    monkeypatch.setattr(hashindex, "sha256_file", counting)
+    placement = BatchPlacement(
+        stack="none", job_queue=batch.queue, job_definition=batch.job_definition,
+        storage=batch.storage,
+    )  # fmt: skip
+    first = schedule(ScheduleRequest(job_file, {}), placement)
+    assert sorted(reads) == ["a.jar", "b.jar"]
+    assert (first.uploaded, len(first.run.jobs)) == (2, 1)
+    hashindex._SHARED.clear()  # as a new process: only what the index file holds
+    reads.clear()
+    schedule(ScheduleRequest(job_file, {}), placement)
+    assert reads == []
