@@ -23,9 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.benchlib import REPO, rounds, summary
+from bench.benchlib import REPO, example_job, rounds, summary
 from scheduler.sandbox.moto_server import MotoServer, run_moto_server
-from tests.jobs import command_job
 from worker import aws
 
 BUCKET = "dedupe"
@@ -46,7 +45,7 @@ print(json.dumps({"read_bytes": int(io["rchar"])}))
 def prepare(moto: MotoServer, work: Path, jobs: int, tag: str) -> tuple[float, dict[str, int]]:
     """One preparation as a process: (seconds, counts) with artifact requests from the log."""
     spec = {
-        "job": command_job(artifacts={"benchmarks": "benchmarks.jar"}),
+        "job": example_job(commands={"true": "true"}, artifacts={"benchmarks": "benchmarks.jar"}),
         "jobs": jobs,
         "storage": f"s3://{BUCKET}/{tag}",
         "dir": str(work),

@@ -38,6 +38,7 @@ from bench.benchlib import (
     REPO,
     SeaweedFS,
     compile_project,
+    example_job,
     goal_line,
     ratio,
     rounds,
@@ -48,7 +49,6 @@ from bench.benchlib import (
 )
 from scheduler.sandbox.batch_resources import create_batch_resources
 from scheduler.sandbox.moto_server import run_moto_server
-from tests.jobs import command_job
 
 BUCKET = "bench"
 
@@ -93,7 +93,11 @@ def measure(
 ) -> None:
     src = work / "artifacts"
     job_file = work / "job.yaml"
-    job_file.write_text(yaml.safe_dump(command_job(artifacts=make_files(src, args.files, args.mb))))
+    job_file.write_text(
+        yaml.safe_dump(
+            example_job(commands={"true": "true"}, artifacts=make_files(src, args.files, args.mb))
+        )
+    )
     total = args.files * args.mb * 2**20
     sent: dict[str, list[int]] = {}
     server_cpu: dict[str, list[float]] = {}

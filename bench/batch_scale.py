@@ -28,6 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.benchlib import example_job  # noqa: E402
 from scheduler.batch import BatchClient  # noqa: E402
 from scheduler.plan import expand_jobs, prepare_run  # noqa: E402
 from scheduler.sandbox.batch_resources import (  # noqa: E402
@@ -39,18 +40,18 @@ from scheduler.sandbox.docker_engine import ensure_base_image, start_engine  # n
 from scheduler.sandbox.moto_server import MotoServer, run_moto_server  # noqa: E402
 from scheduler.submit import SubmitSettings, SubmittedRun, Target, submit_run  # noqa: E402
 from scheduler.watch import iter_updates, outcome  # noqa: E402
-from tests.jobs import PROVENANCE  # noqa: E402
 from worker.job import parse_job  # noqa: E402
 from worker.storage.s3 import S3Store  # noqa: E402
 
-JOB = {
-    "tool": "command",
-    "workload": "w",
-    "warmup_count": 0,
-    "measurement_count": 1,
-    "commands": {"noop": "true"},
-    **PROVENANCE,
-}
+#: The example job, made as cheap as a job can be: one run of `true`, no profilers.
+JOB = example_job(
+    workload="w",
+    warmup_count=0,
+    measurement_count=1,
+    forks=1,
+    profilers="",
+    commands={"noop": "true"},
+)
 #: Each real job sleeps 3-12 s (a random byte mod 10, plus 3).
 STAGGERED = "sleep $(( $(od -An -N1 -tu1 /dev/urandom) % 10 + 3 ))"
 

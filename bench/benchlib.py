@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -25,6 +26,18 @@ from scheduler.sandbox.processes import wait_for_port  # noqa: E402
 from scheduler.sandbox.toxiproxy import run_toxiproxy  # noqa: E402
 
 S3_KEY, S3_SECRET = "bench", "bench-secret-key"
+#: The `command` job users start from (README, `invoke run-worker examples/command/job.toml`):
+#: the benchmarks take its fields, provenance included, and replace what they measure.
+EXAMPLE_JOB = REPO / "examples" / "command" / "job.toml"
+
+
+def example_job(**overrides: Any) -> dict[str, Any]:
+    """The example `command` job with ``overrides`` applied (e.g. its ``commands``)."""
+    import tomllib
+
+    job: dict[str, Any] = tomllib.loads(EXAMPLE_JOB.read_text())
+    job.update(overrides)
+    return job
 
 
 # --------------------------------------------------------------------------- rounds
