@@ -185,8 +185,20 @@ class _Stages:
         except BaseException as exc:  # raised in the extractor's thread
             self._put(self._raw, exc)
 
+    def _next_raw(self) -> bytes:
+        """The next raw chunk for the decompression thread, which must not wait for good
+        on a download thread that was stopped."""
+        while True:
+            if self._stop.is_set():
+                raise _StoppedError
+            with contextlib.suppress(queue.Empty):
+                item = self._raw.get(timeout=0.1)
+                if isinstance(item, BaseException):
+                    raise item
+                return item
+
     def _inflate(self) -> None:
-        raw = _QueueReader(queue_source(self._raw))
+        raw = _QueueReader(self._next_raw)
         try:
             inflated = _unzstd(raw) if self._compression == "zst" else _gunzip(raw)
             for chunk in inflated:
@@ -195,6 +207,8 @@ class _Stages:
                     return
             raw.drain()  # bytes after the compressed data: hashed all the same
             self._put(self._out, b"")
+        except _StoppedError:
+            return
         except BaseException as exc:
             self._put(self._out, exc)
 
@@ -214,6 +228,10 @@ class _Stages:
                     with contextlib.suppress(queue.Empty):
                         q.get_nowait()
                 thread.join(0.05)
+
+
+class _StoppedError(Exception):
+    """The extractor gave up (an error of its own): the stage threads end quietly."""
 
 
 class _QueueReader:
