@@ -12,11 +12,10 @@ import json
 import logging
 import os
 import shutil
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 from worker import provenance
 from worker.contract import (
@@ -44,8 +43,6 @@ if TYPE_CHECKING:
     from worker.dataset import Dataset
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,9 +153,6 @@ def _fetch_dataset(ref: ArtifactRef, cache_dir: Path) -> Dataset:
 def _execute(
     params: JobParameters, opts: WorkerOptions, dirs: _Dirs, report: JobReport, started: str
 ) -> None:
-    # the host's facts (``java -version`` takes tens of milliseconds) are gathered while the
-    # artifacts and the dataset download, and are complete before the tool starts
-    facts = _Background(provenance.collect, params.job.jvm)
     try:
         artifacts = fetch_artifacts(params.artifacts, dirs.artifacts)
         dataset = (
@@ -166,7 +160,6 @@ def _execute(
             if params.dataset
             else None
         )
-        facts.wait()
         outcome, warnings = _run_tool(
             params, artifacts, dataset.path if dataset else None, dirs, echo=opts.echo_tool_output
         )
@@ -201,9 +194,7 @@ def _execute(
             "warnings": warnings,
         },
         job=params.job.to_dict(),
-        provenance=_provenance(
-            params, facts.result(), dataset_sha=dataset.sha256 if dataset else None
-        ),
+        provenance=_provenance(params, dataset_sha=dataset.sha256 if dataset else None),
         benchmarks=benchmarks,
         failures=outcome.failures,
         recordings={"archive": archive, "prefix": recordings_store.uri(params.test_run_id)},
@@ -289,34 +280,8 @@ def _judge(policy: ErrorPolicy, outcome: ToolOutcome) -> tuple[str, ExitCode]:
     return "FAILED", ExitCode.BENCHMARK_FAILED
 
 
-class _Background(Generic[T]):
-    """One call on its own thread; :meth:`result` returns its value or raises its error."""
-
-    def __init__(self, call: Callable[..., T], *args: Any) -> None:
-        self._value: T | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(call, *args), daemon=True)
-        self._thread.start()
-
-    def _run(self, call: Callable[..., T], *args: Any) -> None:
-        try:
-            self._value = call(*args)
-        except BaseException as exc:  # raised again by result()
-            self._error = exc
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> T:
-        self.wait()
-        if self._error is not None:
-            raise self._error
-        return cast(T, self._value)
-
-
-def _provenance(
-    params: JobParameters, facts: dict[str, Any], dataset_sha: str | None
-) -> dict[str, Any]:
+def _provenance(params: JobParameters, dataset_sha: str | None) -> dict[str, Any]:
+    facts = provenance.collect(params.job.jvm)
     facts["artifacts"] = {name: ref.sha256 for name, ref in sorted(params.artifacts.items())}
     facts["dataset"] = (
         {"uri": params.dataset.uri, "sha256": dataset_sha} if params.dataset else None

@@ -222,39 +222,3 @@ def test_macro_tool_failures_follow_the_error_policy(tmp_path: Path, standin: Pa
     assert result.exit_code == ExitCode.BENCHMARK_FAILED
     assert [b["name"] for b in doc["benchmarks"]] == ["Q1"]
     assert doc["failures"][0]["benchmark"] == "FAILING"
-
-
-def test_host_facts_are_gathered_during_the_dataset_fetch_and_before_the_tool(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import time
-
-    from worker import dataset, provenance
-
-    spans: dict[str, tuple[float, float]] = {}
-
-    def timed(name: str, call: Any, pause: float) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.time()
-            time.sleep(pause)
-            value = call(*args, **kwargs)
-            spans[name] = (started, time.time())
-            return value
-
-        return wrapper
-
-    monkeypatch.setattr(provenance, "collect", timed("facts", provenance.collect, 0.2))
-    monkeypatch.setattr(dataset, "fetch_dataset", timed("dataset", dataset.fetch_dataset, 0.4))
-    good_dataset(tmp_path / "db.tgz")
-    marker = tmp_path / "tool-started"
-    job = command_job(
-        dataset="db.tgz",
-        warmup_count=0,
-        measurement_count=1,
-        commands={"mark": f"sh -c 'date +%s.%N > {marker}'"},
-    )
-    doc = only_document(run(tmp_path, job))
-    assert doc["provenance"]["jdk_version"] and doc["provenance"]["dataset"]["sha256"]
-    tool_started = float(marker.read_text())
-    assert spans["facts"][0] < spans["dataset"][1], "the facts waited for the dataset"
-    assert spans["facts"][1] <= tool_started, "the facts were still being gathered"
