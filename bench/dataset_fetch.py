@@ -7,7 +7,8 @@ Two datasets: ``half-zero`` (--half-zero-mib of store-like files, each half rand
 zeros) and ``mixed`` (--mixed-mib in ~1,000 files of mixed sizes, compressing to ~43%), both
 ``.tar.zst``, plus the half-zero one as ``.tar.gz``. Contenders are interleaved with the
 order rotated; the page cache is dropped before every measurement (where permitted). Prints
-min and median of --rounds and the ratios against the goals (<= 0.8x s5cmd, <= 0.5x aws).
+min and median of --rounds and the ratios against the goals (<= 0.8x s5cmd, <= 0.5x aws),
+and the worker's fixed cost (a whole run on a one-file dataset).
 
     python bench/dataset_fetch.py [--rounds 5] [--half-zero-mib 300] [--mixed-mib 700]
 """
@@ -156,6 +157,24 @@ class DatasetBench:
         self.cleanup()
         return times
 
+    def fixed_cost(self, count: int) -> list[float]:
+        """The worker's whole run on a one-file dataset, cold: what every fetch above pays
+        besides moving the data (start-up, job parameters, results, logs)."""
+        tree = self.work / "trees" / "tiny"
+        (tree / "db").mkdir(parents=True)
+        (tree / "db" / "a").write_bytes(b"hello")
+        archive = self.work / "tiny.tar.zst"
+        make_archive(tree, archive, "tar.zst")
+        self.store.put_file(archive, "datasets/tiny.tar.zst")
+        params = self.job_parameters("datasets/tiny.tar.zst")
+        times = []
+        for _ in range(count):
+            self.cleanup()
+            drop_caches()
+            times.append(self.worker(params))
+        self.cleanup()
+        return times
+
     def cache_hit_ms(self, key: str, count: int) -> list[float]:
         """The worker's time on a cached dataset, in a fresh process (after its imports)."""
         params = self.job_parameters(key)
@@ -264,6 +283,11 @@ def main() -> None:
                     + goal_line("worker/aws+tar", ratio(times["worker"], times["aws+tar"]), 0.5)
                 )
                 archive.unlink()
+            fixed = bench.fixed_cost(args.rounds)
+            print(
+                f"worker on a one-file dataset (its fixed cost), cold: {summary(fixed)}; "
+                f"included in every worker figure above"
+            )
             hits = bench.cache_hit_ms("datasets/half-zero.tar.zst", args.rounds)
             print(
                 f"cache hit, the worker's time on the dataset: min {min(hits):.1f} ms, "

@@ -14,18 +14,19 @@ import hashlib
 import logging
 import queue
 import shutil
-import tarfile
 import tempfile
 import threading
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import BinaryIO, cast
 
-from worker.errors import ConfigError, IntegrityError, UnsafeArchiveError
+from worker.errors import ConfigError, IntegrityError, NotFoundError
 from worker.fetch import fetch_verified
 from worker.params import ArtifactRef
 from worker.storage import ProgressCallback, open_object
 from worker.storage.base import HashingReader
+from worker.untar import ChunkReader, Extractor, queue_source
 
 log = logging.getLogger(__name__)
 
@@ -60,24 +61,34 @@ def fetch_dataset(
 ) -> Dataset:
     """The extracted dataset directory, from the cache or freshly streamed.
 
-    A dataset scheduled with its sha256 is found in the cache without asking the store."""
+    A dataset scheduled with its sha256 is found in the cache without asking the store, and
+    fetched with one request (the GET says whether it exists; no HEAD first)."""
     if ref.sha256 and (cache_dir / ref.sha256 / _MARKER).is_file():
         return _cached(ref, cache_dir / ref.sha256)
+    compression = compression_of(ref.uri)
     store, key = open_object(ref.uri)
-    info = store.head(key)
-    if info is None:
-        raise ConfigError(f"dataset {ref.uri}: no such object")
-    entry = cache_dir / _cache_key(ref, info.etag)
-    if (entry / _MARKER).is_file():
-        return _cached(ref, entry)
+    expected = ref.sha256
+    if ref.sha256:
+        entry = cache_dir / ref.sha256
+    else:
+        info = store.head(key)
+        if info is None:
+            raise ConfigError(f"dataset {ref.uri}: no such object")
+        expected = info.sha256
+        entry = cache_dir / _cache_key(ref, info.etag)
+        if (entry / _MARKER).is_file():
+            return _cached(ref, entry)
     cache_dir.mkdir(parents=True, exist_ok=True)
 
     def stream_into_cache() -> str:
+        try:
+            raw = store.open_read(key)
+        except NotFoundError as exc:
+            raise ConfigError(f"dataset {ref.uri}: {exc}") from None
         staging = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".incoming-"))
         try:
-            with store.open_read(key) as raw:
-                digest = extract_stream(raw, compression_of(key), staging, progress)
-            expected = ref.sha256 or info.sha256
+            with raw:
+                digest = extract_stream(raw, compression, staging, progress)
             if expected is not None and digest != expected:
                 raise IntegrityError(f"dataset {ref.uri}: sha256 {digest} != expected {expected}")
             (staging / _MARKER).write_text(digest + "\n")
@@ -115,159 +126,171 @@ def extract_stream(
 ) -> str:
     """Extract a compressed tar stream into ``target``; returns the sha256 of the raw bytes.
 
-    The archive is never written to disk: bytes flow from the store through the hash,
-    the decompressor and tarfile's stream mode.
+    The archive is never written to disk. Three stages overlap on their own threads: the
+    download (read and hashed as it arrives), the decompression, and the extraction (this
+    thread: headers parsed, files written straight from the decompressed chunks). Hashing,
+    decompressing and writing release the GIL on large buffers.
     """
-    hashing = HashingReader(raw, progress)
-    decompressed: Any
-    if compression == "zst":
-        import zstandard
-
-        decompressed = zstandard.ZstdDecompressor().stream_reader(
-            cast(BinaryIO, hashing), read_size=1 << 20
-        )
-    else:
-        decompressed = _GunzipReader(hashing)
-    # read, hash and decompress on one thread; parse and write files on this one
-    prefetch = _Prefetcher(decompressed, hashing)
+    stages = _Stages(raw, compression, progress)
     try:
-        top = _extract_members(prefetch, target)
+        top = Extractor(target).extract_all(ChunkReader(stages.next_chunk))
         if top is None:
             raise ConfigError("dataset archive is empty; it must hold one top-level directory")
         if not (target / top).is_dir():
             raise ConfigError(f"dataset archive's top-level entry {top!r} is not a directory")
-        prefetch.drain()
+        return stages.finish()
     finally:
-        prefetch.close()
-    return hashing.digest.hexdigest()
+        stages.close()
 
 
-def _extract_members(stream: Any, target: Path) -> str | None:
-    """Extract every member, checking each before it is written; returns the top directory."""
-    top: str | None = None
-    try:
-        with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as archive:
-            # default 16 KiB: many small reads and writes (attribute missing from typeshed)
-            archive.copybufsize = 1 << 20  # type: ignore[attr-defined]
-            for member in archive:
-                top = _check_member(member, top)
-                archive.extract(member, target, filter="data")
-    except tarfile.FilterError as exc:
-        raise UnsafeArchiveError(f"dataset archive refused: {exc}") from None
-    except (tarfile.TarError, zlib.error, EOFError) as exc:
-        raise ConfigError(f"dataset archive is damaged or not a tar archive: {exc}") from None
-    except Exception as exc:
-        if type(exc).__name__ == "ZstdError":
-            raise ConfigError(f"dataset archive is not valid zstd: {exc}") from None
-        raise
-    return top
+#: Raw bytes per read from the store, and the most decompressed bytes in one chunk (a chunk
+#: of zeros inflates a thousandfold: the decompressors are asked for bounded output).
+_RAW_CHUNK = 1 << 20
+_OUT_CHUNK = 4 << 20
 
 
-def _check_member(member: tarfile.TarInfo, top: str | None) -> str:
-    name = member.name
-    parts = Path(name).parts
-    if name.startswith("/") or ".." in parts:
-        raise UnsafeArchiveError(f"dataset archive refused: member {name!r} escapes the target")
-    if member.issym() or member.islnk():
-        link = member.linkname
-        if link.startswith("/"):
-            raise UnsafeArchiveError(
-                f"dataset archive refused: link {name!r} -> {link!r} is absolute"
-            )
-        base = Path(name).parent if member.issym() else Path()
-        depth = 0
-        for part in (base / link).parts:
-            depth += -1 if part == ".." else (0 if part == "." else 1)
-            if depth < 0:
-                raise UnsafeArchiveError(
-                    f"dataset archive refused: link {name!r} -> {link!r} points outside"
-                )
-    first = parts[0] if parts and parts[0] != "." else (parts[1] if len(parts) > 1 else "")
-    if not first:
-        return top or ""
-    if top not in (None, "", first):
-        raise ConfigError(
-            f"dataset archive must hold exactly one top-level directory; found {top!r} and "
-            f"{first!r}"
-        )
-    return first
+class _Stages:
+    """The download and decompression threads feeding the extractor through bounded queues.
 
+    Any exception on a stage thread travels down the queues and is raised in the extractor's
+    thread; :meth:`close` stops both threads whatever happened."""
 
-class _Prefetcher:
-    """Reads (and hashes) the raw stream on a background thread, ahead of the extractor.
-
-    Reading, hashing and decompressing then overlap with parsing and writing files: hashlib
-    and both decompressors release the GIL on large buffers.
-    """
-
-    _CHUNK = 1 << 20
-    _DEPTH = 8
-
-    def __init__(self, source: Any, raw: HashingReader) -> None:
-        self._raw = raw
-        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(self._DEPTH)
-        self._buffer = b""
-        self._eof = False
+    def __init__(self, raw: BinaryIO, compression: str, progress: ProgressCallback | None):
+        self._hashing = HashingReader(raw, progress)
+        self._compression = compression
+        self._raw: queue.Queue[bytes | BaseException] = queue.Queue(16)
+        self._out: queue.Queue[bytes | BaseException] = queue.Queue(8)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._pump, args=(source,), daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._download, name="dataset-download", daemon=True),
+            threading.Thread(target=self._inflate, name="dataset-inflate", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        self.next_chunk = queue_source(self._out)
 
-    def _pump(self, source: Any) -> None:
+    def _put(self, into: queue.Queue[bytes | BaseException], item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(queue.Full):
+                into.put(item, timeout=0.1)
+                return
+
+    def _download(self) -> None:
         try:
             while not self._stop.is_set():
-                chunk = source.read(self._CHUNK)
-                self._queue.put(chunk)
+                chunk = self._hashing.read(_RAW_CHUNK)
+                self._put(self._raw, chunk)
                 if not chunk:
                     return
-        except BaseException as exc:  # handed to the reading thread
-            self._queue.put(exc)
+        except BaseException as exc:  # raised in the extractor's thread
+            self._put(self._raw, exc)
 
-    def read(self, size: int = -1) -> bytes:
-        while not self._eof and (size < 0 or len(self._buffer) < size):
-            item = self._queue.get()
-            if isinstance(item, BaseException):
-                raise item
-            if not item:
-                self._eof = True
-            self._buffer += item
-        if size < 0 or size >= len(self._buffer):
-            out, self._buffer = self._buffer, b""
-        else:
-            out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
+    def _next_raw(self) -> bytes:
+        """The next raw chunk for the decompression thread, which must not wait for good
+        on a download thread that was stopped."""
+        while True:
+            if self._stop.is_set():
+                raise _StoppedError
+            with contextlib.suppress(queue.Empty):
+                item = self._raw.get(timeout=0.1)
+                if isinstance(item, BaseException):
+                    raise item
+                return item
 
-    def readable(self) -> bool:
-        return True
+    def _inflate(self) -> None:
+        raw = _QueueReader(self._next_raw)
+        try:
+            inflated = _unzstd(raw) if self._compression == "zst" else _gunzip(raw)
+            for chunk in inflated:
+                self._put(self._out, chunk)
+                if self._stop.is_set():
+                    return
+            raw.drain()  # bytes after the compressed data: hashed all the same
+            self._put(self._out, b"")
+        except _StoppedError:
+            return
+        except BaseException as exc:
+            self._put(self._out, exc)
 
-    def drain(self) -> None:
-        """Read to the end (tar padding, trailing bytes) so the hash covers every byte."""
-        while self.read(self._CHUNK):
-            pass
-        self._raw.drain()
+    def finish(self) -> str:
+        """Reads the rest of the stream (tar padding, trailing bytes) so the hash covers every
+        byte; the sha256 of the whole object."""
+        ChunkReader(self.next_chunk).drain()
+        for thread in self._threads:
+            thread.join()
+        return self._hashing.digest.hexdigest()
 
     def close(self) -> None:
         self._stop.set()
-        while self._thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=0.1)
+        for thread in self._threads:
+            while thread.is_alive():
+                for q in (self._raw, self._out):
+                    with contextlib.suppress(queue.Empty):
+                        q.get_nowait()
+                thread.join(0.05)
 
 
-class _GunzipReader:
-    """Decompresses a gzip stream (one or more members) as it is read."""
+class _StoppedError(Exception):
+    """The extractor gave up (an error of its own): the stage threads end quietly."""
 
-    def __init__(self, raw: HashingReader) -> None:
-        self._raw = raw
-        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+class _QueueReader:
+    """``read(n)`` over the raw chunks, for the zstd stream reader; ``b""`` at the end."""
+
+    def __init__(self, next_chunk: Callable[[], bytes]) -> None:
+        self.next_chunk = next_chunk
+        self._buffer = memoryview(b"")
+        self._eof = False
 
     def read(self, size: int = -1) -> bytes:
-        while True:
-            chunk = self._raw.read(1 << 20)
-            if not chunk:
-                return self._inflate.flush()
-            out = self._inflate.decompress(chunk)
-            while self._inflate.eof and self._inflate.unused_data:
-                rest = self._inflate.unused_data
-                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                out += self._inflate.decompress(rest)
-            if out:
-                return out
+        if not self._buffer:
+            if self._eof:
+                return b""
+            chunk = self.next_chunk()
+            self._eof = not chunk
+            if size < 0 or len(chunk) <= size:
+                return chunk  # the usual case: the whole chunk, not a copy
+            self._buffer = memoryview(chunk)
+        take = len(self._buffer) if size < 0 else min(size, len(self._buffer))
+        out, self._buffer = self._buffer[:take], self._buffer[take:]
+        return out.tobytes()
+
+    def chunks(self) -> Iterator[bytes]:
+        while data := self.read():
+            yield data
+
+    def drain(self) -> None:
+        for _ in self.chunks():
+            pass
+
+
+def _unzstd(raw: _QueueReader) -> Iterator[bytes]:
+    import zstandard
+
+    reader = zstandard.ZstdDecompressor().stream_reader(
+        cast(BinaryIO, raw), read_size=_RAW_CHUNK, read_across_frames=True
+    )
+    try:
+        while chunk := reader.read(_OUT_CHUNK):
+            yield chunk
+    except zstandard.ZstdError as exc:
+        raise ConfigError(f"dataset archive is not valid zstd: {exc}") from None
+
+
+def _gunzip(raw: _QueueReader) -> Iterator[bytes]:
+    """Decompresses gzip (one or more members), never more than ``_OUT_CHUNK`` at a time."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        for chunk in raw.chunks():
+            data = chunk
+            while data:
+                if inflate.eof:  # the next gzip member
+                    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                out = inflate.decompress(data, _OUT_CHUNK)
+                data = inflate.unused_data if inflate.eof else inflate.unconsumed_tail
+                if out:
+                    yield out
+        if tail := inflate.flush():
+            yield tail
+    except zlib.error as exc:
+        raise ConfigError(f"dataset archive is damaged or not a tar archive: {exc}") from None
