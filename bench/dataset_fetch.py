@@ -33,6 +33,7 @@ from bench.benchlib import (
     REPO,
     SeaweedFS,
     drop_caches,
+    example_job,
     goal_line,
     ratio,
     rounds,
@@ -41,7 +42,6 @@ from bench.benchlib import (
     summary,
 )
 from scheduler.plan import prepare_run
-from tests.jobs import PROVENANCE
 from worker.job import parse_job
 from worker.storage import open_store
 
@@ -110,15 +110,15 @@ class DatasetBench:
 
     def job_parameters(self, key: str) -> str:
         job = parse_job(
-            {
-                "tool": "command",
-                "workload": "dataset-fetch",
-                "warmup_count": 0,
-                "measurement_count": 1,
-                "commands": {"noop": "true"},
-                "dataset": f"s3://{BUCKET}/{key}",
-                **PROVENANCE,
-            }
+            example_job(
+                workload="dataset-fetch",
+                warmup_count=0,
+                measurement_count=1,
+                forks=1,
+                profilers="",
+                commands={"noop": "true"},
+                dataset=f"s3://{BUCKET}/{key}",
+            )
         )
         plan = prepare_run([job], self.store, job_dir=self.work)
         return plan.jobs[0].parameters_uri
@@ -207,14 +207,14 @@ def start_to_tool(work: Path, count: int) -> tuple[list[float], list[float]]:
     """Process start -> tool start (the tool writes a timestamp), worker vs a bare shell."""
     marker = work / "started"
     job = parse_job(
-        {
-            "tool": "command",
-            "workload": "overhead",
-            "warmup_count": 0,
-            "measurement_count": 1,
-            "commands": {"mark": f"sh -c 'date +%s.%N > {marker}'"},
-            **PROVENANCE,
-        }
+        example_job(
+            workload="overhead",
+            warmup_count=0,
+            measurement_count=1,
+            forks=1,
+            profilers="",
+            commands={"mark": f"sh -c 'date +%s.%N > {marker}'"},
+        )
     )
     store = open_store(str(work / "local-store"))
     worker_times, shell_times = [], []
