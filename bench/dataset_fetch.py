@@ -285,7 +285,8 @@ def main() -> None:
                 archive.unlink()
             fixed = bench.fixed_cost(args.rounds)
             print(
-                f"worker on a one-file dataset (its fixed cost), cold: {summary(fixed)}; "
+                f"worker on a one-file dataset (its fixed cost), {'cold' if cold else 'warm'}: "
+                f"{summary(fixed)}; "
                 f"included in every worker figure above"
             )
             hits = bench.cache_hit_ms("datasets/half-zero.tar.zst", args.rounds)
