@@ -106,22 +106,25 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def job_name(job: Job, run_id: str, index: int) -> str:
-    """A Batch-safe job name: letters, digits, '-' and '_', at most 128 characters."""
-    raw = f"{job.triggered_by}-{job.teamcity_build}-{job.workload}-{index}-{run_id}"
+def _batch_safe_name(raw: str) -> str:
+    """Letters, digits, '-' and '_', at most 128 characters; a name cut short keeps a hash of
+    the whole, so two long names stay apart."""
     name = _JOB_NAME_RE.sub("-", raw).strip("-")
     if len(name) > MAX_JOB_NAME:
         name = name[: MAX_JOB_NAME - 9] + "-" + uuid.uuid5(uuid.NAMESPACE_URL, raw).hex[:8]
     return name
+
+
+def job_name(job: Job, run_id: str, index: int) -> str:
+    """A Batch-safe job name: letters, digits, '-' and '_', at most 128 characters."""
+    return _batch_safe_name(
+        f"{job.triggered_by}-{job.teamcity_build}-{job.workload}-{index}-{run_id}"
+    )
 
 
 def group_name(job: Job, run_id: str, group: int) -> str:
     """The name of a run's array job ``group`` (its children are the planned jobs)."""
-    raw = f"{job.triggered_by}-{job.teamcity_build}-{run_id}-array-{group}"
-    name = _JOB_NAME_RE.sub("-", raw).strip("-")
-    if len(name) > MAX_JOB_NAME:
-        name = name[: MAX_JOB_NAME - 9] + "-" + uuid.uuid5(uuid.NAMESPACE_URL, raw).hex[:8]
-    return name
+    return _batch_safe_name(f"{job.triggered_by}-{job.teamcity_build}-{run_id}-array-{group}")
 
 
 def expand_jobs(job: Job, *, workloads: Sequence[str] = (), partitions: int = 1) -> list[Job]:
