@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.errors import ServiceStartError
-from scheduler.sandbox.processes import free_port, wait_for_port
+from scheduler.sandbox.processes import free_port, stop_process, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 #: Where scripts/build-toxiproxy.sh puts it; ``TOXIPROXY_SERVER`` names another binary.
@@ -132,8 +132,4 @@ def run_toxiproxy(workdir: Path) -> Iterator[Toxiproxy]:
         wait_for_port(port, timeout=30)
         yield Toxiproxy(port)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc.pid, timeout=10)
