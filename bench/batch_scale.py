@@ -28,7 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.benchlib import example_job  # noqa: E402
+from bench.benchlib import quick_job  # noqa: E402
 from scheduler.batch import BatchClient  # noqa: E402
 from scheduler.plan import expand_jobs, prepare_run  # noqa: E402
 from scheduler.sandbox.batch_resources import (  # noqa: E402
@@ -43,15 +43,7 @@ from scheduler.watch import iter_updates, outcome  # noqa: E402
 from worker.job import parse_job  # noqa: E402
 from worker.storage.s3 import S3Store  # noqa: E402
 
-#: The example job, made as cheap as a job can be: one run of `true`, no profilers.
-JOB = example_job(
-    workload="w",
-    warmup_count=0,
-    measurement_count=1,
-    forks=1,
-    profilers="",
-    commands={"noop": "true"},
-)
+JOB = quick_job(workload="w")
 #: Each real job sleeps 3-12 s (a random byte mod 10, plus 3).
 STAGGERED = "sleep $(( $(od -An -N1 -tu1 /dev/urandom) % 10 + 3 ))"
 

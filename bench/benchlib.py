@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from scheduler.sandbox.processes import wait_for_port  # noqa: E402
+from scheduler.sandbox.processes import stop_process, wait_for_port  # noqa: E402
 from scheduler.sandbox.toxiproxy import run_toxiproxy  # noqa: E402
 
 S3_KEY, S3_SECRET = "bench", "bench-secret-key"
@@ -38,6 +38,19 @@ def example_job(**overrides: Any) -> dict[str, Any]:
     job: dict[str, Any] = tomllib.loads(EXAMPLE_JOB.read_text())
     job.update(overrides)
     return job
+
+
+def quick_job(**overrides: Any) -> dict[str, Any]:
+    """The example job made as cheap as a job can be: one measured run of ``true``, no warm-up,
+    one fork, no profilers; ``overrides`` on top (e.g. the command or the dataset)."""
+    cheap: dict[str, Any] = {
+        "warmup_count": 0,
+        "measurement_count": 1,
+        "forks": 1,
+        "profilers": "",
+        "commands": {"noop": "true"},
+    }
+    return example_job(**{**cheap, **overrides})
 
 
 # --------------------------------------------------------------------------- rounds
@@ -197,17 +210,21 @@ class SeaweedFS:
             "AWS_DEFAULT_REGION": "eu-north-1",
         }
 
-    def stored_bytes(self, bucket: str, prefix: str) -> int:
-        """Bytes the server holds under ``prefix`` (its own listing, not our counters)."""
+    def client(self) -> Any:
+        """A boto3 S3 client of this server (the benchmark's own bookkeeping, not a contender)."""
         import boto3
 
-        s3 = boto3.client(
+        return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
             aws_access_key_id=S3_KEY,
             aws_secret_access_key=S3_SECRET,
             region_name="us-east-1",
         )
+
+    def stored_bytes(self, bucket: str, prefix: str) -> int:
+        """Bytes the server holds under ``prefix`` (its own listing, not our counters)."""
+        s3 = self.client()
         total = 0
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             total += sum(int(o["Size"]) for o in page.get("Contents", []))
@@ -263,24 +280,12 @@ def run_seaweedfs(workdir: Path, buckets: Sequence[str] = ("bench",)) -> Iterato
         _create_buckets(server, buckets)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc.pid, timeout=30)
         log.close()
 
 
 def _create_buckets(server: SeaweedFS, buckets: Sequence[str]) -> None:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=server.endpoint,
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
+    s3 = server.client()
     for bucket in buckets:
         for _ in range(90):
             try:

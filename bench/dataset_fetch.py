@@ -33,8 +33,8 @@ from bench.benchlib import (
     REPO,
     SeaweedFS,
     drop_caches,
-    example_job,
     goal_line,
+    quick_job,
     ratio,
     rounds,
     run_seaweedfs,
@@ -109,17 +109,7 @@ class DatasetBench:
         shutil.rmtree(self.work / "out", ignore_errors=True)
 
     def job_parameters(self, key: str) -> str:
-        job = parse_job(
-            example_job(
-                workload="dataset-fetch",
-                warmup_count=0,
-                measurement_count=1,
-                forks=1,
-                profilers="",
-                commands={"noop": "true"},
-                dataset=f"s3://{BUCKET}/{key}",
-            )
-        )
+        job = parse_job(quick_job(workload="dataset-fetch", dataset=f"s3://{BUCKET}/{key}"))
         plan = prepare_run([job], self.store, job_dir=self.work)
         return plan.jobs[0].parameters_uri
 
@@ -207,14 +197,7 @@ def start_to_tool(work: Path, count: int) -> tuple[list[float], list[float]]:
     """Process start -> tool start (the tool writes a timestamp), worker vs a bare shell."""
     marker = work / "started"
     job = parse_job(
-        example_job(
-            workload="overhead",
-            warmup_count=0,
-            measurement_count=1,
-            forks=1,
-            profilers="",
-            commands={"mark": f"sh -c 'date +%s.%N > {marker}'"},
-        )
+        quick_job(workload="overhead", commands={"mark": f"sh -c 'date +%s.%N > {marker}'"})
     )
     store = open_store(str(work / "local-store"))
     worker_times, shell_times = [], []
